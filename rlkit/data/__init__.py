@@ -1,0 +1,52 @@
+"""rlkit.data: read and write offline-RL datasets, sample them, and build them locally.
+
+Names are imported lazily so that ``import rlkit.data`` stays fast; see each module for details.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    # layout
+    "transitions_from_arrays": "rlkit.data.layout",
+    "validate_transitions": "rlkit.data.layout",
+    "transitions_only": "rlkit.data.layout",
+    "DatasetError": "rlkit.data.errors",
+    "DatasetNotFoundError": "rlkit.data.errors",
+    # files
+    "load_d4rl": "rlkit.data.d4rl_io",
+    "save_d4rl": "rlkit.data.d4rl_io",
+    "load_d4rl_metadata": "rlkit.data.d4rl_io",
+    "load_minari": "rlkit.data.minari_io",
+    "resolve_dataset": "rlkit.data.names",
+    "load_dataset": "rlkit.data.names",
+    "normalized_score": "rlkit.data.scores",
+    "rlkit_data_dir": "rlkit.data.paths",
+    "default_dataset_path": "rlkit.data.paths",
+    # building
+    "register_dataset": "rlkit.data.registry",
+    "registered_names": "rlkit.data.registry",
+    "build_dataset": "rlkit.data.build",
+    # sampling
+    "TransitionSampler": "rlkit.data.samplers",
+    "WindowSampler": "rlkit.data.samplers",
+    "PrioritizedSampler": "rlkit.data.prioritized",
+    "MixedReplay": "rlkit.data.mixing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rlkit.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

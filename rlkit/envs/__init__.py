@@ -1,0 +1,1 @@
+"""rlkit.envs: filled by later issues."""

@@ -1,0 +1,1 @@
+"""rlkit.modules: filled by later issues."""

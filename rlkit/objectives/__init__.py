@@ -1,0 +1,1 @@
+"""rlkit.objectives: filled by later issues."""
