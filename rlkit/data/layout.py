@@ -25,7 +25,7 @@ def _as_tensor(value: ArrayLike) -> torch.Tensor:
         return value
     array = np.asarray(value)
     if array.dtype == object or array.dtype.kind in "USV":
-        raise TypeError(f"dtype {array.dtype} is not numeric")
+        raise TypeError(str(array.dtype))
     if not array.flags.writeable:  # read-only memory maps: torch warns on non-writable arrays
         return torch.from_numpy(array.copy())
     return torch.from_numpy(array)
@@ -48,7 +48,8 @@ def check_array(
     try:
         tensor = _as_tensor(value)
     except TypeError as exc:
-        raise DatasetError(f"{source}: {name!r} has {exc}; expected {kind} values") from None
+        message = f"{source}: {name!r} has dtype {exc}, which is not numeric; expected {kind} values"
+        raise DatasetError(message) from None
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if tensor.ndim not in allowed:
