@@ -43,7 +43,8 @@ def check_array(
 ) -> torch.Tensor:
     """Convert ``value`` to a tensor and check it, raising ``DatasetError`` naming ``source`` and ``name``.
 
-    kind: "float" (floating point), "numeric" (float or int), or "flag" (bool, or 0/1 numbers, returned as bool).
+    kind: "float" (floating point), "numeric" (float or int), "flag" (bool, or 0/1 numbers, returned as bool),
+    or "any" (numeric or bool, e.g. infos).
     """
     try:
         tensor = _as_tensor(value)
@@ -111,7 +112,7 @@ def _infos_to_tensordict(infos: Mapping[str, Any], rows: int, source: str, prefi
         if isinstance(value, Mapping):
             out.set(name, _infos_to_tensordict(value, rows, source, path))
             continue
-        out.set(name, check_array(value, name=path, rows=rows, source=source, kind="numeric", finite=False))
+        out.set(name, check_array(value, name=path, rows=rows, source=source, kind="any", finite=False))
     return out
 
 

@@ -54,9 +54,9 @@ def _load_builder_modules() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
     for module in BUILDER_MODULES:
         importlib.import_module(module)
+    _loaded = True  # only once every module imported, so a failed import is raised again, not hidden
 
 
 def get_builder(name: str) -> DatasetBuilder | None:

@@ -57,10 +57,11 @@ def test_given_next_observations_are_kept_and_all_rows_valid():
 
 def test_float_flags_become_bool_and_infos_nest():
     obs, act, rew, term, timeout = maze_arrays()
-    infos = {"goal": np.zeros((7, 2)), "inner": {"qpos": np.ones((7, 3))}}
+    infos = {"goal": np.zeros((7, 2)), "success": np.ones(7, bool), "inner": {"qpos": np.ones((7, 3))}}
     td = transitions_from_arrays(obs, act, rew, term.astype(np.float32), timeout.astype(np.float32), infos=infos)
     assert td[K.TERMINATED].dtype == torch.bool
     assert td["infos", "inner", "qpos"].shape == (7, 3)
+    assert td["infos", "success"].dtype == torch.bool
 
 
 @pytest.mark.parametrize(
