@@ -76,7 +76,9 @@ def check_array(
         raise DatasetError(f"{source}: {name!r} has dtype {tensor.dtype}; expected a floating-point dtype")
     if kind == "numeric" and (tensor.dtype == torch.bool or tensor.is_complex()):
         raise DatasetError(f"{source}: {name!r} has dtype {tensor.dtype}; expected float or integer values")
-    if finite and tensor.is_floating_point():
+    # A NaN or inf anywhere makes the float64 sum non-finite: one pass and no mask the size of the data,
+    # unless something is wrong, when the mask finds the first bad row.
+    if finite and tensor.is_floating_point() and not bool(torch.isfinite(tensor.sum(dtype=torch.float64))):
         bad = ~torch.isfinite(tensor)
         if bool(bad.any()):
             flat = bad.reshape(tensor.shape[0], -1).any(dim=1)
