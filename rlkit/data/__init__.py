@@ -34,6 +34,9 @@ _EXPORTS = {
     "WindowSampler": "rlkit.data.samplers",
     "PrioritizedSampler": "rlkit.data.prioritized",
     "MixedReplay": "rlkit.data.mixing",
+    # normalisation
+    "RunningMeanStd": "rlkit.data.normalizers",
+    "ObservationNormalizer": "rlkit.data.normalizers",
 }
 
 __all__ = sorted(_EXPORTS)
