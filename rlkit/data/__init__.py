@@ -33,6 +33,7 @@ _EXPORTS = {
     "TransitionSampler": "rlkit.data.samplers",
     "WindowSampler": "rlkit.data.samplers",
     "PrioritizedSampler": "rlkit.data.prioritized",
+    "SumTree": "rlkit.data.sum_tree",
     "MixedReplay": "rlkit.data.mixing",
     # normalisation
     "RunningMeanStd": "rlkit.data.normalizers",
