@@ -1,0 +1,7 @@
+"""``python -m rlkit.data``: see ``rlkit.data.cli``."""
+
+import sys
+
+from rlkit.data.cli import main
+
+sys.exit(main())

@@ -1,0 +1,9 @@
+"""Local dataset generators; importing this package registers their names with ``rlkit.data.registry``.
+
+- ``maze2d``: maze2d-{umaze,medium,large}[-dense]-v1 from a waypoint controller in gymnasium-robotics' PointMaze.
+- ``mujoco_random``: {hopper,halfcheetah,walker2d,ant}-random-v2 from uniform random actions in MuJoCo v5 envs.
+"""
+
+from rlkit.data.generators import maze2d, mujoco_random
+
+__all__ = ["maze2d", "mujoco_random"]
