@@ -32,6 +32,10 @@ _EXPORTS = {
     # sampling
     "TransitionSampler": "rlkit.data.samplers",
     "WindowSampler": "rlkit.data.samplers",
+    "WindowReplayBuffer": "rlkit.data.samplers",
+    "sample_windows": "rlkit.data.episode_index",
+    "episode_table_of": "rlkit.data.episode_index",
+    "EpisodeTable": "rlkit.data.episode_index",
     "PrioritizedSampler": "rlkit.data.prioritized",
     "SumTree": "rlkit.data.sum_tree",
     "MixedReplay": "rlkit.data.mixing",
