@@ -8,6 +8,7 @@ from rlkit.data import keys as K
 from rlkit.data.generators.maze2d import MAZES, SPARSE_RADIUS, generate_maze2d, make_point_maze, maze_rewards
 from rlkit.data.generators.maze_controller import MazeWaypointController
 from rlkit.data.generators.mujoco_random import generate_random
+from rlkit.data.generators.policy_rollout import RolloutPolicy, UniformRandomPolicy, rollout_dataset
 from rlkit.data.generators.rollout import RolloutArrays, spawn_generators
 from rlkit.data.layout import validate_transitions
 from rlkit.data.registry import get_builder, registered_names
@@ -264,3 +265,41 @@ def test_rollout_arrays_check_their_rows():
     arrays = RolloutArrays(3, {"observations": ((2,), np.float32)})
     with pytest.raises(ValueError, match="expected 3"):
         arrays["rewards"] = np.zeros(4, np.float32)
+
+
+# ------------------------------------------------------------------------------------------------ policy rollouts
+
+
+class ConstantPolicy(RolloutPolicy):
+    """Always the same action; counts episodes through ``reset``."""
+
+    def __init__(self, action):
+        self.action, self.resets = np.asarray(action), 0
+
+    def reset(self, rng):
+        self.resets += 1
+
+    def act(self, observation, rng):
+        return self.action, None
+
+
+def test_rollout_dataset_records_any_policy():
+    policy = ConstantPolicy([0.5, -0.5, 0.25])
+    td = rollout_dataset("Hopper-v5", policy, 400, seed=3, max_episode_steps=60, progress=False)
+    validate_transitions(td)
+    np.testing.assert_array_equal(td["action"].numpy(), np.tile(np.float32([0.5, -0.5, 0.25]), (400, 1)))
+    assert "action_log_probs" not in td["infos"].keys()  # noqa: SIM118 (no invented log-probs)
+    ends = td["next", "done"].squeeze(-1)
+    assert policy.resets == 1 + int(ends.sum())  # reset at the start and after every episode end
+    steps_in_episode = td["step"][ends]
+    assert (steps_in_episode <= 59).all()
+    # s' of a row is s of the next row inside an episode
+    inside = ~ends[:-1]
+    np.testing.assert_array_equal(td["next", "observation"][:-1][inside].numpy(), td["observation"][1:][inside].numpy())
+
+
+def test_uniform_random_policy_log_prob_is_the_box_density():
+    policy = UniformRandomPolicy(np.array([-1.0, -2.0]), np.array([1.0, 2.0]))
+    action, log_prob = policy.act(np.zeros(3), np.random.default_rng(0))
+    assert log_prob == pytest.approx(-np.log(2.0 * 4.0))
+    assert -1 <= action[0] <= 1 and -2 <= action[1] <= 2
