@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import os
-import uuid
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from tensordict import TensorDict, TensorDictBase
 from rlkit.data import keys as K
 from rlkit.data.errors import DatasetError
 from rlkit.data.layout import transitions_from_arrays, validate_transitions
+from rlkit.utils.atomic import atomic_path
 
 REQUIRED = ("observations", "actions", "rewards", "terminals", "timeouts")
 OPTIONAL = ("next_observations", "infos", "metadata")
@@ -357,13 +357,6 @@ def save_d4rl(
     if metadata:
         tree["metadata"] = _metadata_arrays(metadata, where)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with h5py.File(temporary, "w-") as file:
-            _write_tree(file, tree)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, h5py.File(temporary, "w") as file:
+        _write_tree(file, tree)
     return path

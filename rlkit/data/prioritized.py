@@ -26,7 +26,6 @@ priorities for pre-filled storages, and registering passes those checks without 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from torchrl.data.replay_buffers.samplers import Sampler
 from torchrl.data.replay_buffers.storages import Storage
 
 from rlkit.data.sum_tree import SumTree, last_write_wins
+from rlkit.utils.atomic import atomic_path
 
 _REDUCTIONS = ("max", "min", "mean", "median", "sum")
 _STATE_FILE = "prioritized_sampler.pt"
@@ -337,9 +337,8 @@ class PrioritizedSampler(Sampler):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         target = path / _STATE_FILE
-        partial = target.with_suffix(".pt.partial")
-        torch.save(self.state_dict(), partial)
-        os.replace(partial, target)  # a crash mid-write leaves the previous file, never half of one
+        with atomic_path(target) as temporary:  # a crash mid-write leaves the previous file, never half of one
+            torch.save(self.state_dict(), temporary)
 
     def loads(self, path: str | Path) -> None:
         """Read what :meth:`dumps` wrote under the folder ``path``."""

@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 import random
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from rlkit.utils.atomic import atomic_path
 
 FORMAT = "rlkit-checkpoint-1"
 _STATEFUL, _TORCH_GEN, _NUMPY_GEN, _NUMPY_RS, _PY_RANDOM, _VALUE = (
@@ -211,16 +212,10 @@ class Checkpointer:
         }
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.path_for(step)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(payload, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         self._prune(step)
         return path
 

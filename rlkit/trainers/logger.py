@@ -32,7 +32,6 @@ import math
 import netrc
 import operator
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,24 +41,13 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
+from rlkit.utils.atomic import atomic_write_text
+
 METRICS_FILE = "metrics.csv"
 CONFIG_FILE = "config.json"
 WANDB_ID_FILE = "wandb_run_id"
 _WANDB_MODES = ("online", "offline", "disabled")
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and ``os.replace`` (never half-written)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _jsonable(value: Any, where: str) -> Any:
