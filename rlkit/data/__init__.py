@@ -5,8 +5,7 @@ Names are imported lazily so that ``import rlkit.data`` stays fast; see each mod
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rlkit.utils.lazy import lazy_exports
 
 _EXPORTS = {
     # layout
@@ -44,17 +43,4 @@ _EXPORTS = {
     "ObservationNormalizer": "rlkit.data.normalizers",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rlkit.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

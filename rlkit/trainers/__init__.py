@@ -6,8 +6,7 @@ plotting pulls in matplotlib), so ``from rlkit.trainers import Logger`` stays fa
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rlkit.utils.lazy import lazy_exports
 
 _EXPORTS = {
     # seeding
@@ -40,17 +39,4 @@ _EXPORTS = {
     "NonFiniteLossError": "rlkit.trainers.guards",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rlkit.trainers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
