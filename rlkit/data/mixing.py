@@ -5,6 +5,10 @@ buffers and draw a fixed fraction of every batch from each ("symmetric sampling"
 batch, not per expectation, so small batches keep the intended ratio too. ``offline_fraction`` can be set at any
 time, which is how a schedule anneals it (e.g. ``mixed.offline_fraction = max(0.0, 0.5 * (1 - step / n))``).
 
+TorchRL 0.14's ``OfflineToOnlineReplayBuffer`` does the same split over a dataset and an online storage; this
+class takes any two replay buffers (each with its own sampler: prioritized, windows, ...), tags each row's source,
+returns priorities to the buffer each row came from, and allows the fractions 0 and 1.
+
 Example::
 
     offline = TensorDictReplayBuffer(storage=LazyTensorStorage(len(dataset)))
