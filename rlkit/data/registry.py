@@ -23,7 +23,7 @@ from tensordict import TensorDict
 BuildFn = Callable[..., "tuple[TensorDict, dict]"]
 
 # Modules imported on first lookup; each registers its builders at import time.
-BUILDER_MODULES: list[str] = ["rlkit.data.generators"]
+BUILDER_MODULES: list[str] = ["rlkit.data.generators", "rlkit.envs.bandit"]
 
 
 @dataclass(frozen=True)
