@@ -1,1 +1,29 @@
-"""rlkit.envs: filled by later issues."""
+"""rlkit.envs: gymnasium envs and wrappers, filled by later issues.
+
+Names are imported lazily (the maze envs pull in gymnasium-robotics and MuJoCo), so ``from rlkit.envs import
+DelayedReward`` stays fast. Maze helpers (``maze_planning``, ``ant_state``) are imported from their modules.
+"""
+
+from __future__ import annotations
+
+from rlkit.utils.lazy import lazy_exports
+
+_EXPORTS = {
+    # evaluation envs per dataset name
+    "make_env": "rlkit.envs.registry",
+    "Maze2DEnv": "rlkit.envs.maze2d",
+    "make_maze2d_env": "rlkit.envs.maze2d",
+    "AntMazeEvalEnv": "rlkit.envs.antmaze_eval",
+    "make_antmaze_env": "rlkit.envs.antmaze_eval",
+    # the motivation bandit
+    "OneStepBandit": "rlkit.envs.bandit",
+    "bandit_reward": "rlkit.envs.bandit",
+    # reward wrappers
+    "DelayedReward": "rlkit.envs.delayed_reward",
+    "ShiftReward": "rlkit.envs.reward_shaping",
+    "ScaleReward": "rlkit.envs.reward_shaping",
+    "RewardTransform": "rlkit.envs.reward_shaping",
+    "original_reward_transform": "rlkit.envs.reward_shaping",
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
