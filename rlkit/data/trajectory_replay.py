@@ -244,10 +244,13 @@ class TrajectoryReplay:
         if time_limit_as_terminal:
             terminated[(table.starts + table.lengths - 1).to(self.device)] = True
         n = obs.shape[0]
+        has_next = data.get(K.HAS_NEXT, None)  # False where s' is unknown: the critic must not bootstrap there
+        has_next = torch.ones(n, dtype=torch.bool) if has_next is None else has_next.reshape(n)
         return TensorDict(
             {
                 K.OBS: self._normalize(obs),
                 K.ACTION: action,
+                K.HAS_NEXT: has_next.to(self.device),
                 W.RTG: rtg,
                 "next": {
                     "observation": self._normalize(next_obs),

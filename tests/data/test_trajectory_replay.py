@@ -216,3 +216,15 @@ def test_state_dict_round_trip(tmp_path):
     assert (restored.data == replay.data).all()
     with pytest.raises(ValueError, match="reward_scale"):
         make_replay(capacity=4, reward_scale=1.0, mean=(1.0, 2.0), std=(3.0, 4.0)).load_state_dict(replay.state_dict())
+
+
+def test_windows_carry_has_next_from_the_data():
+    data = trajectories([3, 2])
+    data["has_next"][2] = False  # the first trajectory ended by a time limit in a file without s'
+    replay = make_replay(context_length=2)
+    replay.add_trajectories(data)
+    batch = replay.sample(400, generator=torch.Generator().manual_seed(0))
+    ends_first = (batch["timestep"][:, -1] == 2) & batch["mask"][:, -1]
+    assert ends_first.any()
+    assert not batch["has_next"][ends_first, -1].any()
+    assert batch["has_next"][~ends_first & batch["mask"][:, -1], -1].all()
