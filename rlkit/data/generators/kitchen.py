@@ -61,6 +61,7 @@ def make_kitchen_env(max_episode_steps: int = EPISODE_STEPS):
         remove_task_when_completed=False,
         terminate_on_tasks_completed=False,
         max_episode_steps=max_episode_steps,
+        disable_env_checker=True,  # FrankaKitchen-v1 reuses its observation arrays; rollouts copy every step
     )
 
 
