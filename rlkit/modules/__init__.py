@@ -1,1 +1,23 @@
-"""rlkit.modules: filled by later issues."""
+"""rlkit.modules: filled by later issues.
+
+Neural-network building blocks: the decision transformer, DT policies (deterministic and tanh-Gaussian heads), TD3
+twin critics (per-token MLP and recurrent), MLPs.
+
+Names are imported lazily, as in the other rlkit packages, so ``import rlkit.modules`` stays fast.
+"""
+
+from __future__ import annotations
+
+from rlkit.utils.lazy import lazy_exports
+
+_EXPORTS = {
+    "MLP": "rlkit.modules.mlp",
+    "DecisionTransformer": "rlkit.modules.transformer",
+    "DeterministicDTPolicy": "rlkit.modules.dt_policy",
+    "StochasticDTPolicy": "rlkit.modules.dt_policy",
+    "TanhGaussian": "rlkit.modules.distributions",
+    "TwinQCritic": "rlkit.modules.critics",
+    "RecurrentTwinQCritic": "rlkit.modules.critics",
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

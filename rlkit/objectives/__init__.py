@@ -1,1 +1,30 @@
-"""rlkit.objectives: filled by later issues."""
+"""rlkit.objectives: filled by later issues.
+
+Loss modules in TorchRL's ``LossModule`` conventions (``forward(td)`` returns a TensorDict of ``loss_*`` terms plus
+detached diagnostics; keys configurable with ``set_keys``), and the optimiser recipe that goes with them. Names are
+imported lazily, so ``import rlkit.objectives`` stays fast.
+"""
+
+from __future__ import annotations
+
+from rlkit.utils.lazy import lazy_exports
+
+_EXPORTS = {
+    # decision-transformer losses
+    "DTSupervisedLoss": "rlkit.objectives.dt_supervised",
+    "masked_mean": "rlkit.objectives.dt_supervised",
+    "ODTEntropyLoss": "rlkit.objectives.odt_entropy",
+    "ODTTD3Loss": "rlkit.objectives.odt_td3",
+    "DelayedUpdates": "rlkit.objectives.odt_td3",
+    "polyak_update_": "rlkit.objectives.soft_update",
+    # optimiser recipe
+    "Lamb": "rlkit.objectives.optim",
+    "make_dt_optimizer": "rlkit.objectives.optim",
+    "make_critic_optimizer": "rlkit.objectives.optim",
+    "make_temperature_optimizer": "rlkit.objectives.optim",
+    "clip_dt_grad_": "rlkit.objectives.optim",
+    "warmup_lambda": "rlkit.objectives.optim",
+    "DT_GRAD_CLIP_NORM": "rlkit.objectives.optim",
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
