@@ -1,4 +1,4 @@
-"""rlkit.agents: filled by later issues.
+"""rlkit.agents: policies and controllers that act in environments.
 
 Compositions that act in environments. Names are imported lazily, as in the other rlkit packages, so
 ``import rlkit.agents`` stays fast; add an agent's public names to ``_EXPORTS`` with the module they live in.
@@ -12,6 +12,18 @@ _EXPORTS = {
     # decision-transformer inference (per-env context windows, gymnasium vector envs)
     "DTInference": "rlkit.agents.dt_inference",
     "FeedbackVectorEnv": "rlkit.agents.dt_inference",
+    # online TD3 (the medium-level dataset policies)
+    "TD3Agent": "rlkit.agents.td3",
+    "TD3TrainConfig": "rlkit.agents.td3_training",
+    "TD3TrainResult": "rlkit.agents.td3_training",
+    "UniformReplay": "rlkit.agents.td3_training",
+    "train_td3_online": "rlkit.agents.td3_training",
+    # scripted dataset controllers
+    "TrotGait": "rlkit.agents.ant_gait",
+    "GaitParams": "rlkit.agents.ant_gait",
+    "AntMazeNavigator": "rlkit.agents.ant_maze_navigator",
+    "KitchenController": "rlkit.agents.kitchen_controller",
+    "FrankaIK": "rlkit.agents.franka_ik",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

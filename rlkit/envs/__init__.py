@@ -1,4 +1,4 @@
-"""rlkit.envs: gymnasium envs and wrappers, filled by later issues.
+"""rlkit.envs: gymnasium envs and wrappers.
 
 Names are imported lazily (the maze envs pull in gymnasium-robotics and MuJoCo), so ``from rlkit.envs import
 DelayedReward`` stays fast. Maze helpers (``maze_planning``, ``ant_state``) are imported from their modules.

@@ -1,4 +1,4 @@
-"""rlkit.modules: filled by later issues.
+"""rlkit.modules: neural-network building blocks.
 
 Neural-network building blocks: the decision transformer, DT policies (deterministic and tanh-Gaussian heads), TD3
 twin critics (per-token MLP and recurrent), MLPs.

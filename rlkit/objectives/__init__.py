@@ -1,4 +1,4 @@
-"""rlkit.objectives: filled by later issues.
+"""rlkit.objectives: losses in TorchRL's conventions, and the optimiser recipes that go with them.
 
 Loss modules in TorchRL's ``LossModule`` conventions (``forward(td)`` returns a TensorDict of ``loss_*`` terms plus
 detached diagnostics; keys configurable with ``set_keys``), and the optimiser recipe that goes with them. Names are
