@@ -37,6 +37,35 @@ class _DTPolicy(nn.Module):
     ) -> torch.Tensor:
         return self.transformer(states, actions, returns_to_go, timesteps, mask)
 
+    def from_hidden(self, hidden: torch.Tensor):
+        """The head's output (actions, or a distribution over them) for trunk outputs ``hidden``."""
+        raise NotImplementedError
+
+    def action_of(self, output) -> torch.Tensor:
+        """The action to act with from ``from_hidden``'s output."""
+        return output
+
+    def forward(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        returns_to_go: torch.Tensor,
+        timesteps: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ):
+        return self.from_hidden(self.hidden(states, actions, returns_to_go, timesteps, mask))
+
+    def predict_last(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        returns_to_go: torch.Tensor,
+        timesteps: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The action ``(B, A)`` at the window's last position (the head runs on that position only)."""
+        return self.action_of(self.from_hidden(self.hidden(states, actions, returns_to_go, timesteps, mask)[:, -1]))
+
 
 class DeterministicDTPolicy(_DTPolicy):
     """``a_t = tanh(W h_t + b)`` at every position; ``forward`` returns ``(B, K, A)`` in (-1, 1).
@@ -50,29 +79,8 @@ class DeterministicDTPolicy(_DTPolicy):
     def __init__(self, transformer: DecisionTransformer, act_dim: int) -> None:
         super().__init__(transformer, act_dim, act_dim)
 
-    def action_from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
+    def from_hidden(self, hidden: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.head(hidden))
-
-    def forward(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        returns_to_go: torch.Tensor,
-        timesteps: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return self.action_from_hidden(self.hidden(states, actions, returns_to_go, timesteps, mask))
-
-    def predict_last(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        returns_to_go: torch.Tensor,
-        timesteps: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """The action ``(B, A)`` at the last position (the head runs on that position only)."""
-        return self.action_from_hidden(self.hidden(states, actions, returns_to_go, timesteps, mask)[:, -1])
 
 
 class StochasticDTPolicy(_DTPolicy):
@@ -96,29 +104,11 @@ class StochasticDTPolicy(_DTPolicy):
         self.log_std_min = log_std_min
         self.log_std_max = log_std_max
 
-    def distribution_from_hidden(self, hidden: torch.Tensor) -> TanhGaussian:
+    def from_hidden(self, hidden: torch.Tensor) -> TanhGaussian:
         mu, raw_log_std = self.head(hidden).chunk(2, dim=-1)
         unit = 0.5 * (torch.tanh(raw_log_std) + 1.0)
         log_std = self.log_std_min + (self.log_std_max - self.log_std_min) * unit
         return TanhGaussian(mu, log_std.exp())
 
-    def forward(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        returns_to_go: torch.Tensor,
-        timesteps: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
-    ) -> TanhGaussian:
-        return self.distribution_from_hidden(self.hidden(states, actions, returns_to_go, timesteps, mask))
-
-    def predict_last(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        returns_to_go: torch.Tensor,
-        timesteps: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """The deterministic action ``tanh(mu)`` ``(B, A)`` at the last position."""
-        return self.distribution_from_hidden(self.hidden(states, actions, returns_to_go, timesteps, mask)[:, -1]).mean
+    def action_of(self, output: TanhGaussian) -> torch.Tensor:
+        return output.mean  # tanh(mu): the deterministic action
