@@ -21,12 +21,9 @@ counted once). Timing: warm-up calls, then ``--iters`` calls in 5 rounds; the me
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +31,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+
+from memory_probes import peak_rss_bytes, release_freed_memory, reset_peak_rss, rss_bytes
 
 BATCH = 256
 WINDOW = 20
@@ -77,38 +76,6 @@ def raw_bytes(data) -> int:
         storage = leaf.untyped_storage()
         seen[storage.data_ptr()] = storage.nbytes()
     return sum(seen.values())
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def release_freed_memory() -> None:
-    """Hand memory freed by the dataset build back to the OS, so RSS counts live data, not allocator caches."""
-    # without glibc, RSS may still hold freed build buffers: that only overstates the memory figure
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_bytes() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def make_sampler(name: str, data) -> Callable[[], object]:

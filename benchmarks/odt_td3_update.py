@@ -30,9 +30,6 @@ Timing: each timed update is measured on its own; the table gives the median (th
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
-import gc
 import importlib.util
 import json
 import os
@@ -44,42 +41,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from memory_probes import peak_rss_bytes, release_freed_memory, reset_peak_rss, rss_bytes
+
 STATE_DIM, ACT_DIM = 11, 3  # hopper
 DROPOUT = 0.1
 SIZES = {"batch": 256, "context": 20, "embed": 512, "layers": 4, "heads": 4}  # n_inner = 4 * embed
 
 VARIANTS = ("torchrl DT (HF GPT2) eager", "rlkit eager", "rlkit compiled")
 BASELINE = VARIANTS[0]
-
-
-# ---------------------------------------------------------------------------------------------------- memory probes
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def release_freed_memory() -> None:
-    """Return freed heap pages to the OS so RSS counts live memory, not the allocator's cache."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_bytes() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 # ---------------------------------------------------------------------------------------------------- the update
