@@ -96,6 +96,11 @@ def check_weighting(weighting: str) -> None:
         raise ValueError(f"episode_weighting={weighting!r}; expected one of {EPISODE_WEIGHTINGS}")
 
 
+def check_window(window: int) -> None:
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"window={window!r}; expected a positive int (the number of steps per window)")
+
+
 def sample_window_ends(
     table: EpisodeTable,
     batch_size: int,
@@ -235,8 +240,7 @@ def sample_windows(
             f"data has batch size {tuple(data.batch_size)} but the episode table covers {table.num_rows} rows; "
             "rebuild the table from this data"
         )
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window={window!r}; expected a positive int (the number of steps per window)")
+    check_window(window)
     ends, episodes = sample_window_ends(table, batch_size, weighting=episode_weighting, generator=generator)
     index, mask, timestep = window_index(table, ends, episodes, window)
     return gather_windows(data, index, mask, timestep, mask_key=mask_key, timestep_key=timestep_key)

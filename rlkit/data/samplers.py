@@ -30,6 +30,7 @@ from rlkit.data.episode_index import (
     EpisodeTable,
     EpisodeWeighting,
     check_weighting,
+    check_window,
     episode_table_of,
     gather_windows,
     sample_window_ends,
@@ -241,8 +242,7 @@ class WindowSampler(Sampler):
         mask_key: NestedKey = MASK_KEY,
         timestep_key: NestedKey = TIMESTEP_KEY,
     ):
-        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-            raise ValueError(f"window={window!r}; expected a positive int (the number of steps per window)")
+        check_window(window)
         check_weighting(episode_weighting)
         self.window = window
         self.episode_weighting = episode_weighting
