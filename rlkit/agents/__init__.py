@@ -24,6 +24,11 @@ _EXPORTS = {
     "AntMazeNavigator": "rlkit.agents.ant_maze_navigator",
     "KitchenController": "rlkit.agents.kitchen_controller",
     "FrankaIK": "rlkit.agents.franka_ik",
+    # PTGM high level
+    "PTGMHighLevelAgent": "rlkit.agents.ptgm_hrl",
+    "high_level_transition": "rlkit.agents.ptgm_hrl",
+    "sparse_goal_reward": "rlkit.agents.ptgm_hrl",
+    "SparseGoalReward": "rlkit.agents.ptgm_hrl",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -41,6 +41,22 @@ _EXPORTS = {
     # normalisation
     "RunningMeanStd": "rlkit.data.normalizers",
     "ObservationNormalizer": "rlkit.data.normalizers",
+    # BOReL: per-task folders, relabelling, hyper-states, collection
+    "MetaDataset": "rlkit.data.task_folders",
+    "load_task_folders": "rlkit.data.task_folders",
+    "save_task_folders": "rlkit.data.task_folders",
+    "read_task_folder": "rlkit.data.task_folders",
+    "write_task_folder": "rlkit.data.task_folders",
+    "to_trajectories": "rlkit.data.task_folders",
+    "from_trajectories": "rlkit.data.task_folders",
+    "task_folder_name": "rlkit.data.task_folders",
+    "reward_relabel": "rlkit.data.meta_relabel",
+    "policy_replay": "rlkit.data.meta_relabel",
+    "relabel_hyper_states": "rlkit.data.hyper_states",
+    "relabel_hyper_states_td": "rlkit.data.hyper_states",
+    "HyperStates": "rlkit.data.hyper_states",
+    "collect_meta_tasks": "rlkit.data.generators.meta_tasks",
+    "collect_meta_dataset": "rlkit.data.generators.meta_tasks",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -24,6 +24,15 @@ _EXPORTS = {
     "ScaleReward": "rlkit.envs.reward_shaping",
     "RewardTransform": "rlkit.envs.reward_shaping",
     "original_reward_transform": "rlkit.envs.reward_shaping",
+    # PTGM: a high-level env whose actions are goal codes
+    "GoalCodeWrapper": "rlkit.envs.hierarchical",
+    "policy_low_level": "rlkit.envs.hierarchical",
+    # BOReL: meta-RL task families and the BAMDP wrapper (more in rlkit.envs.meta)
+    "TaskFamily": "rlkit.envs.meta.task_family",
+    "BAMDPWrapper": "rlkit.envs.meta.bamdp",
+    "make_meta_env": "rlkit.envs.meta.registry",
+    "META_ENV_TYPES": "rlkit.envs.meta.registry",
+    "meta_env_spec": "rlkit.envs.meta.registry",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -18,6 +18,16 @@ _EXPORTS = {
     "TanhGaussian": "rlkit.modules.distributions",
     "TwinQCritic": "rlkit.modules.critics",
     "RecurrentTwinQCritic": "rlkit.modules.critics",
+    # PTGM: goal codebook, goal prior, goal-conditioned low level
+    "GoalCodebook": "rlkit.modules.codebook",
+    "GoalPrior": "rlkit.modules.goal_prior",
+    "GaussianGoalPolicy": "rlkit.modules.goal_prior",
+    "PTGMTrunk": "rlkit.modules.goal_prior",
+    # BOReL: belief VAE
+    "BeliefEncoder": "rlkit.modules.belief",
+    "RewardDecoder": "rlkit.modules.belief",
+    "GridRewardDecoder": "rlkit.modules.belief",
+    "StateDecoder": "rlkit.modules.belief",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

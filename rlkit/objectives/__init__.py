@@ -25,6 +25,15 @@ _EXPORTS = {
     "clip_dt_grad_": "rlkit.objectives.optim",
     "warmup_lambda": "rlkit.objectives.optim",
     "DT_GRAD_CLIP_NORM": "rlkit.objectives.optim",
+    # PTGM
+    "GoalPriorLoss": "rlkit.objectives.ptgm",
+    "LowLevelNLLLoss": "rlkit.objectives.ptgm",
+    "sample_goal_windows": "rlkit.objectives.ptgm",
+    "goal_window_rows": "rlkit.objectives.ptgm",
+    "PriorKLDiscreteSACLoss": "rlkit.objectives.prior_kl_sac",
+    # BOReL
+    "BeliefELBOLoss": "rlkit.objectives.elbo",
+    "gaussian_kl": "rlkit.objectives.elbo",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
