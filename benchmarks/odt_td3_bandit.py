@@ -3,14 +3,26 @@
 ``bandit-motivation-v0`` (``rlkit.envs.bandit``): observation the constant 1, action a in [-1, 1],
 r(a) = (a + 1)^2 for a < 0 and 1 - 2a for a >= 0, so the best action is a = 0 (r = 1). Its 128 offline actions lie in
 U(-1, -0.95) (r <= 0.0025) and U(0.5, 1) (r in [-1, 0]). A decision transformer asked for the return 1 can only
-imitate actions it has seen, so ODT, finetuned online with hindsight relabelling, stays near r = 0; the critic's
-gradient in ODT+TD3 moves the action to the optimum. Pass: ODT+TD3 reaches an evaluation reward >= 0.9 on every
-seed (best of the evaluations after each online iteration), and ODT's mean final reward stays below 0.1.
+imitate actions it has seen; the critic's gradient in ODT+TD3 moves the action to the optimum.
+
+Four protocols, each ODT against ODT+TD3 over the same seeds, each with its verdict line. Pass: ODT+TD3 reaches
+>= 0.9 on every seed (best evaluation) and ODT's mean final reward stays below 0.1.
+
+- ``motivation``: as the original's ``motivation/motivation.py``, ODT is a *deterministic* DT trained by
+  supervision alone, ODT+TD3's actor loss is 0.02 * MSE + 1 * (-Q) (that script's coefficients), and both explore
+  online with its tiny noise (uniform +-0.01 there; Gaussian with the same std, 0.0058, here). The budget is that
+  script's, about 340 gradient steps (100 pretraining, then 16 online iterations of 64 episodes and 15 updates).
+- ``motivation-long``: the same methods with ``SETTINGS``' longer schedule (1,300 gradient steps): how a
+  deterministic DT creeps upwards when finetuned for longer.
+- ``motivation-noise0.1``: the motivation protocol with the exploration noise of the original's main code (0.1).
+- ``main-flags``: the ODT of the original's main code (README flags: stochastic policy, entropy regularisation) and
+  ODT+TD3 with the README's coefficients (1 * MSE + 0.1 * (-Q)) and exploration noise 0.1, on ``SETTINGS``'
+  schedule. The entropy term keeps ODT exploring, and with hindsight relabelling it climbs slowly.
 
 Each run is ``examples/odt_td3/main.py --env bandit-motivation-v0`` (its bandit defaults: K=1, eval/online RTG 1,
 64 one-step episodes per online iteration, critic layer norm, gamma 0.99) in its own process, with the settings in
-``SETTINGS`` (the small model of ``--quick``, a short schedule, and a learning rate of 1e-3 instead of 1e-4 so that it
-ends within about a thousand gradient steps). The methods differ only by the original's flags.
+``SETTINGS`` (the small model of ``--quick``, a short schedule, and a learning rate of 1e-3 -- the original's
+motivation learning rate -- so that it ends within about a thousand gradient steps).
 
     python -m rlkit.data build bandit-motivation-v0 --skip-existing
     OMP_NUM_THREADS=1 python benchmarks/odt_td3_bandit.py --seeds 0 1 2 --jobs 2
@@ -40,21 +52,35 @@ SETTINGS = ["--quick", "--max_pretrain_iters", "1", "--num_updates_per_pretrain_
 """Shared by both methods: embed 128, 2 layers, batch 128; 300 pretraining updates, then 10 online iterations of
 64 episodes and 100 updates, evaluated after each; LAMB lr 1e-3 with a 100-step warmup."""
 PASS_REWARD, ODT_CEILING = 0.9, 0.1
+ORIGINAL_BUDGET = ["--num_updates_per_pretrain_iter", "100", "--max_online_iters", "16",
+                   "--num_updates_per_online_iter", "15"]
+"""340 gradient steps in 16 online iterations, as motivation.py (5 + 16 epochs of a growing dataset, ~350 steps)."""
+MOTIVATION_NOISE = 0.02 / 12 ** 0.5
+"""Std of the original's exploration noise, 0.02 * (U(0, 1) - 0.5), given to a Gaussian."""
+PROTOCOLS: dict[str, tuple[tuple[str, str], list[str]]] = {
+    "motivation": (("odt-det", "odt+td3-rl"), ["--expl_noise", f"{MOTIVATION_NOISE:.4f}", *ORIGINAL_BUDGET]),
+    "motivation-long": (("odt-det", "odt+td3-rl"), ["--expl_noise", f"{MOTIVATION_NOISE:.4f}"]),
+    "motivation-noise0.1": (("odt-det", "odt+td3-rl"), ["--expl_noise", "0.1", *ORIGINAL_BUDGET]),
+    "main-flags": (("odt", "odt+td3"), []),
+}
+"""Protocol -> (its two methods, settings added to ``SETTINGS``)."""
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| method | seeds | reward after pretraining | final reward (mean ± std) | final per seed | "
-             "best evaluation | online steps | wall s / run |", "|---|---|---:|---:|---|---:|---:|---:|"]
+    lines = ["| protocol | method | seeds | reward after pretraining | final reward (mean ± std) | final per seed | "
+             "best evaluation | online steps | wall s / run |", "|---|---|---|---:|---:|---|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['method']} | {len(r['seeds'])} | {r['pretrained']} | {r['final']} | {r['per_seed']} | "
-                     f"{r['best']} | {r['env_steps']} | {r['wall_s']:.0f} |")
+        protocol = r["env"].split(" ")[-1].strip("()")
+        lines.append(f"| {protocol} | {r['method']} | {len(r['seeds'])} | {r['pretrained']} | {r['final']} | "
+                     f"{r['per_seed']} | {r['best']} | {r['env_steps']} | {r['wall_s']:.0f} |")
     return "\n".join(lines)
 
 
-def verdict(records: list[dict[str, Any]]) -> dict[str, Any]:
+def verdict(records: list[dict[str, Any]], odt_method: str = "odt-det",
+            odt_td3_method: str = "odt+td3-rl") -> dict[str, Any]:
     """Whether ODT+TD3 reached PASS_REWARD on every seed and ODT's mean final reward stayed below ODT_CEILING."""
-    best = [r["best_score"] for r in records if r["method"] == "odt+td3"]
-    odt = [r["final_score"] for r in records if r["method"] == "odt"]
+    best = [r["best_score"] for r in records if r["method"] == odt_td3_method]
+    odt = [r["final_score"] for r in records if r["method"] == odt_method]
     odt_td3_ok, odt_ok = bool(best) and min(best) >= PASS_REWARD, bool(odt) and float(np.mean(odt)) < ODT_CEILING
     return {"odt_td3_min_best": min(best) if best else None, "odt_mean_final": float(np.mean(odt)) if odt else None,
             "odt_td3_reaches": odt_td3_ok, "odt_stays_low": odt_ok, "pass": odt_td3_ok and odt_ok}
@@ -75,32 +101,43 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1, got {args.jobs}")
-    jobs = [{"env": ENV, "method": method, "seed": seed, "run_dir": str(args.runs_root / ENV / method / f"s{seed}"),
-             "argv": run_argv(ENV, method, seed, args.runs_root / ENV / method / f"s{seed}", SETTINGS)}
-            for seed in args.seeds for method in ("odt", "odt+td3")]
+    jobs = []
+    for protocol, (methods, extra) in PROTOCOLS.items():
+        for seed in args.seeds:
+            for method in methods:
+                run_dir = args.runs_root / ENV / protocol / method / f"s{seed}"
+                jobs.append({"env": ENV, "protocol": protocol, "method": method, "seed": seed, "run_dir": str(run_dir),
+                             "argv": run_argv(ENV, method, seed, run_dir, [*SETTINGS, *extra])})
     started = time.perf_counter()
     records = run_all(jobs, args.jobs)
+    for job, record in zip(jobs, records):  # the table and plot group rows by "env": make it name the protocol
+        record["env"] = f"{ENV} ({job['protocol']})"
     rows = aggregate(records, digits=2)
     table = markdown_table(rows)
-    check = verdict(records)
+    checks = {protocol: verdict([r for r, job in zip(records, jobs) if job["protocol"] == protocol], *methods)
+              for protocol, (methods, _) in PROTOCOLS.items()}
+    verdicts = "\n".join(f"- {protocol}: {_verdict_line(check)}" for protocol, check in checks.items())
     print(table)
-    print(_verdict_line(check))
+    print(verdicts)
     command = "OMP_NUM_THREADS=1 python benchmarks/odt_td3_bandit.py " + shlex.join(argv if argv is not None
                                                                                      else sys.argv[1:])
-    png = plot_env(records, ENV, args.out.with_suffix(".png"))
+    pngs = [str(plot_env(records, f"{ENV} ({protocol})", args.out.with_name(f"{args.out.stem}_{protocol}.png")))
+            for protocol in PROTOCOLS]
     result = {
         "benchmark": "odt_td3_bandit",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command, "invocation_wall_s": round(time.perf_counter() - started, 1),
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
-        "settings": SETTINGS, "methods": {METHODS[m][0]: METHODS[m][1] for m in ("odt", "odt+td3")},
-        "verdict": check, "table": rows, "figure": str(png), "runs": records,
+        "settings": SETTINGS,
+        "protocols": {p: {"extra_settings": extra, "methods": {METHODS[m][0]: METHODS[m][1] for m in methods}}
+                      for p, (methods, extra) in PROTOCOLS.items()},
+        "verdicts": checks, "table": rows, "figures": pngs, "runs": records,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     args.out.with_suffix(".md").write_text(f"Command: `{command}`\n\nShared settings: `{shlex.join(SETTINGS)}`\n\n"
-                                           f"{table}\n\n{_verdict_line(check)}\n")
-    print(f"wrote {args.out}, {args.out.with_suffix('.md')}, {png}")
+                                           f"{table}\n\nPer protocol:\n{verdicts}\n")
+    print(f"wrote {args.out}, {args.out.with_suffix('.md')}, {', '.join(pngs)}")
     return result
 
 

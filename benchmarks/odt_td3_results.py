@@ -50,7 +50,14 @@ METHODS: dict[str, tuple[str, list[str]]] = {
     "td3": ("TD3", ["--actor_sup_coeff", "0"]),
     "odt+td3": ("ODT+TD3", ["--actor_rl_coeff", "0.1", "--actor_sup_coeff", "1", "--stoc", "0",
                             "--use_entropy_reg", "0"]),
+    # the ODT of the original's motivation experiment (motivation.py): a deterministic DT trained by supervision only
+    "odt-det": ("ODT (deterministic)", ["--actor_rl_coeff", "0", "--stoc", "0", "--use_entropy_reg", "0"]),
+    # motivation.py's ODT+DDPG actor loss: 0.02 * MSE - Q (the critic's term dominates)
+    "odt+td3-rl": ("ODT+TD3 (sup 0.02, rl 1)", ["--actor_rl_coeff", "1", "--actor_sup_coeff", "0.02", "--stoc", "0",
+                                               "--use_entropy_reg", "0"]),
 }
+MAIN_METHODS = ("odt", "td3", "odt+td3")
+"""The methods of the issue's comparison (the original's README flags); the other two are the bandit's."""
 CURVE_KEYS = ("step", "phase", "env_steps", "eval/normalized_score", "eval/return_mean", "eval/success_rate",
               "online/return_mean", "train/loss_sup", "train/loss_rl", "train/loss_critic", "train/q1_mean",
               "train/target_mean", "time/total_s")
@@ -204,7 +211,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--envs", nargs="+", default=["maze2d-umaze-v1", "halfcheetah-random-v2"],
                         help="datasets (built locally first: python -m rlkit.data build NAME)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(MAIN_METHODS), choices=list(METHODS))
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one process each")
     parser.add_argument("--quick", action="store_true", help="pass --quick (small model, short schedule) to every run")
     parser.add_argument("--budget", type=int, default=None,

@@ -69,6 +69,7 @@ class Trainer:
         self.temp_optim = make_temperature_optimizer(loss.supervised_loss.log_temperature) if entropy else None
         self.delay = DelayedUpdates(config.num_actor_update_interval)
         self.train_critic = config.actor_rl_coeff > 0  # ODT never reads its critic: skip that work
+        self.autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
         self.sample_rng = torch.Generator(device=device).manual_seed(derived_seed(config.seed, 1))
         self.updates = 0  # critic steps so far (the delay counts these)
 
@@ -81,14 +82,16 @@ class Trainer:
         batch = self.replay.sample(self.config.batch_size, generator=self.sample_rng)
         terms: dict[str, torch.Tensor] = {}
         if self.train_critic:
-            critic = self.loss.critic_loss(batch)
+            with torch.autocast(**self.autocast):
+                critic = self.loss.critic_loss(batch)
             self.critic_optim.zero_grad(set_to_none=True)
             critic["loss_critic"].backward()
             self.critic_optim.step()
             terms |= dict(critic.items())
             counts["critic"] += 1
         if self.delay.due(self.updates):
-            actor = self.loss.actor_loss(batch)
+            with torch.autocast(**self.autocast):
+                actor = self.loss.actor_loss(batch)
             total = actor["loss_actor"] + actor.get("loss_temperature", 0.0)
             self.dt_optim.zero_grad(set_to_none=True)
             if self.temp_optim is not None:
@@ -103,7 +106,7 @@ class Trainer:
             terms |= dict(actor.items())
             counts["actor"] += 1
         for key, value in terms.items():
-            sums[key] = sums.get(key, 0.0) + value.detach()
+            sums[key] = sums.get(key, 0.0) + value.detach().float()  # bf16 terms summed in fp32
         self.updates += 1
         return terms
 

@@ -85,6 +85,16 @@ def test_odt_baseline_flags_train_the_stochastic_policy_without_a_critic(example
     assert metrics["env_steps"].tolist() == [0, 32]
 
 
+def test_bf16_updates_track_fp32_and_a_supervised_only_deterministic_dt_trains(example, bandit_file, tmp_path):
+    fp32 = example.main(bandit_args(bandit_file, tmp_path / "fp32", 1))["metrics"]
+    bf16 = example.main(bandit_args(bandit_file, tmp_path / "bf16", 1, "--precision", "bf16"))["metrics"]
+    for key in ("train/loss_critic", "train/loss_sup"):  # same seed and data; only rounding differs
+        np.testing.assert_allclose(bf16[key], fp32[key], rtol=0.1, atol=1e-3, err_msg=key)
+    # motivation.py's ODT: a deterministic DT finetuned by supervision alone (no critic is trained)
+    det = example.main(bandit_args(bandit_file, tmp_path / "det", 1, "--actor_rl_coeff", "0"))["metrics"]
+    assert "train/loss_critic" not in det and np.isfinite(det["train/loss_sup"]).all()
+
+
 def test_maze2d_with_context_pretrains_and_finetunes(example, tmp_path):
     from rlkit.data.generators.maze2d import generate_maze2d
 
@@ -110,6 +120,8 @@ def test_bad_input_fails_before_training(example, bandit_file, tmp_path):
         example.main(["--env", "maze2d-umaze-v1", "--dataset-path", str(bandit_file), "--run-dir", str(tmp_path)])
     with pytest.raises(ValueError, match="unknown --env 'cartpole-v1'"):
         parse_args(["--env", "cartpole-v1"])
+    with pytest.raises(ValueError, match="--precision must be fp32 or bf16"):
+        example.main(bandit_args(bandit_file, tmp_path / "p", 1, "--precision", "fp16"))
     with pytest.raises(ValueError, match="--K must be >= 1"):
         parse_args(["--K", "0"])
     with pytest.raises(ValueError, match="--eval_context_length must be >= 1"):
