@@ -1,0 +1,214 @@
+"""BOReL's result: success in the second episode on held-out tasks, with reward relabelling (RR) versus without.
+
+For each env (semi-circle ``point_robot_sparse`` and ``gridworld``) and seed: collect scripted per-task data
+(``--data-seed`` = the seed, so tasks differ between seeds), then for RR on and off train the belief VAE and the
+offline agent (``examples/borel``'s ``--small`` configuration unless ``--full``) and evaluate deterministically on
+held-out tasks over whole meta-episodes. Outputs under ``--out`` (default benchmarks/results/):
+
+- ``borel_results.json``: every run's per-episode success and return, the command, date, machine, versions;
+- ``borel_belief_map.json``: the data of the belief plot (predicted reward per step and goal angle, positions);
+- ``borel_results.md``: the table (mean +- std over seeds);
+- ``borel_results.png``: second-episode success per env and condition, and the belief's reward prediction over the
+  semicircle as the agent explores one held-out task (the reward decoder at goal angles along the arc, per step).
+
+    OMP_NUM_THREADS=1 python benchmarks/borel_results.py --seeds 0 1 2
+
+Runs whose ``results_{rr,no_rr}.json`` exist under ``--runs-root`` are read, not run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "borel"
+sys.path.insert(0, str(EXAMPLE))
+
+import common  # noqa: E402
+import train_offline_agent  # noqa: E402
+import train_single_agent  # noqa: E402
+import train_vae_offline  # noqa: E402
+from config import parse_args  # noqa: E402
+
+from rlkit.utils.atomic import atomic_write_text  # noqa: E402
+
+ENVS = ("point_robot_sparse", "gridworld")
+ARC_ANGLES = 61
+
+
+def run_argv(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str]) -> list[str]:
+    folder = runs_root / env / f"seed_{seed}"
+    return ["--env-type", env, "--seed", str(seed), "--data-seed", str(seed), "--data-dir", str(folder / "data"),
+            "--run-dir", str(folder), "--hindsight-relabelling", str(rr).lower(), "--progress", "false",
+            *([] if full else ["--small"]), *extra]
+
+
+def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str]) -> dict[str, Any]:
+    """Collect (once per env and seed), train the VAE and the agent; the evaluation record (cached on disk)."""
+    args = parse_args(run_argv(env, seed, rr, runs_root, full, extra))
+    done = common.run_dir(args) / f"results_{common.relabel_tag(args)}.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    start = time.perf_counter()
+    if not (common.data_dir(args)).exists():
+        train_single_agent.collect(args)
+    train_vae_offline.main(run_argv(env, seed, rr, runs_root, full, extra))
+    record = train_offline_agent.train(args)
+    record.pop("results")
+    record["seconds"] = time.perf_counter() - start
+    atomic_write_text(done, json.dumps(record, indent=1))
+    return record
+
+
+def belief_reward_map(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str]) -> dict:
+    """Predicted reward at ARC_ANGLES goal positions on the semicircle for each step's belief mean, in one held-out
+    task, with the agent's trajectory (replays the deterministic evaluation of the saved agent)."""
+    from rlkit.agents.belief_agent import BeliefAgent, evaluate_meta_episodes
+    from rlkit.envs.meta.registry import meta_env_spec
+
+    args = parse_args(run_argv(env, seed, rr, runs_root, full, extra))
+    family, spec = common.family_of(args), meta_env_spec(env)
+    encoder, reward_decoder, _, settings = common.load_vae(common.vae_path(args), args)
+    agent = common.build_agent(args, family, common.hyper_dim_of(settings))
+    agent.load_state_dict(torch.load(common.run_dir(args) / f"agent_{common.relabel_tag(args)}.pt")["agent"])
+    dataset = common.load_dataset(args)
+    task = common.held_out_tasks(family, dataset.tasks, args.num_eval_tasks, args.seed)[:1]
+    results = evaluate_meta_episodes(BeliefAgent(encoder, agent), family, task, spec.episodes_per_task, seed=args.seed)
+    angles = np.linspace(0.0, np.pi, ARC_ANGLES)
+    arc = torch.tensor(np.stack([np.cos(angles), np.sin(angles)], -1), dtype=torch.float32)  # (A, 2)
+    means = torch.as_tensor(results.means[0], dtype=torch.float32)  # (S+1, L)
+    with torch.no_grad():
+        predicted = reward_decoder(means[:, None], None, None, arc[None])[..., 0]  # (S+1, A)
+    return {"angles": np.round(angles, 4).tolist(), "predicted": np.round(predicted.double().numpy(), 4).tolist(),
+            "task": task[0].tolist(), "positions": np.round(results.observations[0].astype(np.float64), 4).tolist(),
+            "success": results.successes[0].tolist()}
+
+
+def table(records: dict[str, dict[str, list[dict]]]) -> str:
+    lines = ["| env | reward relabelling | seeds | success ep 1 | success ep 2 | return ep 2 |",
+             "|---|---|---:|---:|---:|---:|"]
+    for env, by_tag in records.items():
+        for tag, runs in by_tag.items():
+            success = np.array([r["evaluation"]["success"] for r in runs])
+            returns = np.array([r["evaluation"]["return"] for r in runs])
+            cell = lambda x: f"{x.mean():.2f} ± {x.std():.2f}"
+            lines.append(f"| {env} | {'yes' if tag == 'rr' else 'no'} | {len(runs)} | {cell(success[:, 0])} | "
+                         f"{cell(success[:, 1])} | {cell(returns[:, 1])} |")
+    return "\n".join(lines)
+
+
+def verdict(records: dict[str, dict[str, list[dict]]]) -> dict[str, bool]:
+    """Per env: is RR clearly better in episode 2 (mean gap above 0.1 and above either condition's std over seeds)?"""
+    out = {}
+    for env, by_tag in records.items():
+        rr, no_rr = (np.array([r["evaluation"]["success"][1] for r in by_tag[tag]]) for tag in ("rr", "no_rr"))
+        out[env] = bool(rr.mean() - no_rr.mean() > max(0.1, rr.std(), no_rr.std()))
+    return out
+
+
+def plot(records: dict, maps: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 1 + len(maps), figsize=(5 + 5 * len(maps), 4))
+    axes = np.atleast_1d(axes)
+    envs = list(records)
+    for k, tag in enumerate(("rr", "no_rr")):
+        values = [np.array([r["evaluation"]["success"][1] for r in records[env][tag]]) for env in envs]
+        x = np.arange(len(envs)) + (k - 0.5) * 0.35
+        axes[0].bar(x, [v.mean() for v in values], 0.35, yerr=[v.std() for v in values],
+                    label="with RR" if tag == "rr" else "without RR")
+        for xi, v in zip(x, values):
+            axes[0].scatter(np.full(len(v), xi), v, color="k", s=8, zorder=3)
+    axes[0].set_xticks(np.arange(len(envs)), envs)
+    axes[0].set_ylabel("success in episode 2 (held-out tasks)")
+    axes[0].set_ylim(0, 1.05)
+    axes[0].legend()
+    for ax, (tag, data) in zip(axes[1:], maps.items()):
+        predicted = np.array(data["predicted"])
+        image = ax.imshow(predicted.T, aspect="auto", origin="lower", extent=(0, predicted.shape[0] - 1, 0, 180),
+                          cmap="viridis")
+        goal = np.degrees(np.arctan2(data["task"][1], data["task"][0]))
+        ax.axhline(goal, color="r", linestyle="--", linewidth=1, label="true goal")
+        positions = np.array(data["positions"])
+        near_arc = np.abs(np.linalg.norm(positions, axis=-1) - 1.0) < 0.3  # the agent's angle where it is near the arc
+        steps = np.nonzero(near_arc)[0]
+        ax.scatter(steps, np.degrees(np.arctan2(positions[steps, 1], positions[steps, 0])), s=4, color="w",
+                   label="agent near the arc")
+        ax.axvline((predicted.shape[0] - 1) / 2, color="w", linewidth=0.8)
+        ax.set_xlabel("step of the meta-episode (2 episodes)")
+        ax.set_ylabel("goal angle on the semicircle (deg)")
+        ax.set_title(f"semi-circle, belief's predicted reward ({'with' if tag == 'rr' else 'without'} RR)")
+        ax.legend(loc="upper right", fontsize=7)
+        fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=ENVS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--runs-root", type=Path, default=ROOT / "runs" / "borel_results")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--full", action="store_true", help="the original's sizes instead of --small (hours)")
+    parser.add_argument("--extra", default="", help="more flags for every run, e.g. '--num-iters 40'")
+    options = parser.parse_args(argv)
+    extra = shlex.split(options.extra)
+    start = time.perf_counter()
+    records: dict[str, dict[str, list[dict]]] = {}
+    for env in options.envs:
+        records[env] = {"rr": [], "no_rr": []}
+        for seed in options.seeds:
+            for rr in (True, False):
+                record = run_one(env, seed, rr, options.runs_root, options.full, extra)
+                records[env]["rr" if rr else "no_rr"].append(record)
+                print(f"{env} seed {seed} {'RR' if rr else 'no RR'}: success per episode "
+                      f"{record['evaluation']['success']}", flush=True)
+    maps = {}
+    if "point_robot_sparse" in options.envs:
+        maps = {("rr" if rr else "no_rr"): belief_reward_map("point_robot_sparse", options.seeds[0], rr,
+                                                             options.runs_root, options.full, extra)
+                for rr in (True, False)}
+    markdown = table(records)
+    clearly_better = verdict(records)
+    run_seconds = sum(r.get("seconds") or 0.0 for by_tag in records.values() for runs in by_tag.values() for r in runs)
+    markdown += "\n\nRR clearly better in episode 2 (gap > 0.1 and > the std over seeds): " + ", ".join(
+        f"{env}: {'yes' if ok else 'no'}" for env, ok in clearly_better.items())
+    markdown += f"\n\nCompute: {run_seconds / 60:.1f} min for all runs (collection, VAE, agent, evaluation)."
+    print(markdown)
+    options.out.mkdir(parents=True, exist_ok=True)
+    plot(records, maps, options.out / "borel_results.png")
+    summary = {
+        "command": "OMP_NUM_THREADS=1 python benchmarks/borel_results.py " + " ".join(argv or sys.argv[1:]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
+        "python": platform.python_version(), "torch": torch.__version__, "seconds": time.perf_counter() - start,
+        "configuration": "--small" if not options.full else "full", "extra": extra,
+        "run_seconds_total": run_seconds, "rr_clearly_better": clearly_better,
+        "runs": {env: {tag: [{"seed": r["args"]["seed"], "success": r["evaluation"]["success"],
+                              "return": r["evaluation"]["return"], "seconds": r.get("seconds")} for r in runs]
+                       for tag, runs in by_tag.items()} for env, by_tag in records.items()},
+        "belief_reward_map": "borel_belief_map.json",
+    }
+    atomic_write_text(options.out / "borel_results.json", json.dumps(summary, indent=1))
+    atomic_write_text(options.out / "borel_belief_map.json", json.dumps(maps, separators=(",", ":")))
+    atomic_write_text(options.out / "borel_results.md", f"# BOReL: reward relabelling, held-out tasks\n\n"
+                      f"`{summary['command']}`\n\n{markdown}\n")
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""examples/borel: typed flags, a tiny end-to-end run on the grid, and the clear errors on bad input."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlkit.data.errors import DatasetError
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "borel"
+MODULES = ("config", "common", "train_single_agent", "train_vae_offline", "train_offline_agent", "online_training")
+TINY = ["--num-train-tasks", "4", "--num-eval-tasks", "2", "--meta-episodes", "4", "--vae-epochs", "3",
+        "--vae-trajs-per-task", "2", "--encoder-hidden", "16", "--num-iters", "2", "--rl-updates-per-iter", "5",
+        "--batch-size", "16", "--hidden-sizes", "16", "16", "--progress", "false"]
+
+
+@pytest.fixture(scope="module")
+def scripts():
+    """The example's modules, imported from their folder (they import each other as plain modules)."""
+    saved = {name: sys.modules.pop(name) for name in MODULES if name in sys.modules}
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        yield {name: importlib.import_module(name) for name in MODULES}
+    finally:
+        sys.path.remove(str(EXAMPLE))
+        for name in MODULES:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
+# ----------------------------------------------------------------------------------------------------------- flags
+@pytest.mark.parametrize("words, expected", [([], True), (["false"], False), (["False"], False), (["0"], False),
+                                             (["true"], True), (["yes"], True)])
+def test_boolean_flags_are_typed(scripts, words, expected):
+    args = scripts["config"].parse_args(["--hindsight-relabelling", *words])
+    assert args.hindsight_relabelling is expected
+
+
+def test_a_bad_boolean_is_rejected(scripts, capsys):
+    with pytest.raises(SystemExit):
+        scripts["config"].parse_args(["--hindsight-relabelling", "maybe"])
+    assert "expected true or false" in capsys.readouterr().err
+
+
+def test_defaults_small_and_given_flags_in_order_of_precedence(scripts):
+    config = scripts["config"]
+    full = config.parse_args(["--env-type", "point_robot_sparse"])
+    assert (full.gamma, full.entropy_alpha, full.hidden_sizes, full.num_iters) == (0.9, 0.01, (128, 128), 5000)
+    assert full.num_train_tasks == 80 and full.decode_reduction == "mean"
+    small = config.parse_args(["--env-type", "point_robot_sparse", "--small"])
+    assert small.num_iters == config.SMALL["point_robot_sparse"]["num_iters"] and small.gamma == 0.9
+    given = config.parse_args(["--env-type", "point_robot_sparse", "--small", "--num-iters", "7"])
+    assert given.num_iters == 7
+    grid = config.parse_args(["--env-type", "gridworld"])
+    assert (grid.action_embed, grid.reward_embed, grid.encoder_hidden, grid.hidden_sizes) == (0, 8, 64, (64, 64))
+
+
+def test_unknown_env_type_lists_the_known_ones(scripts):
+    with pytest.raises(ValueError, match="unknown --env-type 'half_cheetah'; known: gridworld, point_robot_sparse"):
+        scripts["config"].parse_args(["--env-type", "half_cheetah"])
+
+
+def test_out_of_range_values_name_the_flag(scripts):
+    with pytest.raises(ValueError, match="--num-iters must be a positive int"):
+        scripts["config"].parse_args(["--num-iters", "0"])
+    with pytest.raises(ValueError, match="--gamma"):
+        scripts["config"].parse_args(["--gamma", "1.5"])
+
+
+# ------------------------------------------------------------------------------------------------------ end to end
+@pytest.fixture(scope="module")
+def grid_run(scripts, tmp_path_factory):
+    root = tmp_path_factory.mktemp("borel")
+    common = ["--env-type", "gridworld", "--data-dir", str(root / "data"), "--run-dir", str(root / "run"), *TINY]
+    dataset = scripts["train_single_agent"].main(common)
+    vae = scripts["train_vae_offline"].main(common)
+    record = scripts["train_offline_agent"].main(common)
+    return root, common, dataset, vae, record
+
+
+def test_grid_end_to_end_writes_data_vae_agent_and_results(grid_run):
+    root, _, dataset, vae, record = grid_run
+    assert len(dataset) == 4 and len(list((root / "data").iterdir())) == 4
+    assert Path(vae["vae_path"]) == root / "run" / "vae_rr.pt" and (root / "run" / "vae_rr.pt").is_file()
+    assert (root / "run" / "agent_rr.pt").is_file()
+    written = json.loads((root / "run" / "results_rr.json").read_text())
+    evaluation = written["evaluation"]
+    assert len(evaluation["success"]) == 4 and len(evaluation["per_task_return"]) == 2  # 4 episodes, 2 tasks
+    assert len(written["curve"]) == 2 and "loss_q" in written["curve"][0]
+    # held-out goals: none of the evaluation tasks has training data (the original's bug 7)
+    train_goals = {tuple(t) for t in dataset.tasks.tolist()}
+    assert not train_goals & {tuple(t) for t in evaluation["tasks"]}
+    # returns are consistent with the grid's rewards: 15 steps of -0.1 or +1 each
+    returns = np.array(evaluation["per_task_return"])
+    assert ((returns >= -1.5 - 1e-9) & (returns <= 15 + 1e-9)).all()
+
+
+def test_vae_for_another_env_type_is_rejected_before_training(scripts, grid_run, tmp_path):
+    root, common, *_ = grid_run
+    other = ["--env-type", "point_robot_sparse", "--data-dir", str(tmp_path / "pdata"), "--run-dir", str(tmp_path),
+             *TINY]
+    scripts["train_single_agent"].main(other)
+    scripts["train_vae_offline"].main(other)
+    wrong_vae = [*common, "--vae-path", str(tmp_path / "vae_rr.pt")]
+    with pytest.raises(ValueError, match="trained for env_type='point_robot_sparse'.*gridworld"):
+        scripts["train_offline_agent"].main(wrong_vae)
+    wrong_data = [*common, "--data-dir", str(tmp_path / "pdata")]
+    with pytest.raises(DatasetError, match="'action' has per-row shape \\(2,\\); expected \\(5,\\)"):
+        scripts["train_vae_offline"].main(wrong_data)
+    with pytest.raises(FileNotFoundError, match="no VAE checkpoint"):
+        scripts["train_offline_agent"].main([*common, "--vae-path", str(tmp_path / "missing.pt")])
+
+
+def test_tasks_that_disagree_in_dimensions_are_named(scripts, grid_run, tmp_path):
+    root, common, *_ = grid_run
+    data = tmp_path / "mixed"
+    shutil.copytree(root / "data", data)
+    folder = sorted(data.iterdir())[-1]
+    obs = np.load(folder / "obs.npy")
+    np.save(folder / "obs.npy", np.concatenate([obs, obs[:, :1]], axis=1))
+    np.save(folder / "next_obs.npy", np.concatenate([obs, obs[:, :1]], axis=1))
+    with pytest.raises(DatasetError, match=f"{folder.name}.*'observation' has per-row shape \\(3,\\)"):
+        scripts["train_vae_offline"].main([*common, "--data-dir", str(data)])
+
+
+def test_online_training_runs_and_reports_per_episode_results(scripts, tmp_path):
+    record = scripts["online_training"].main([
+        "--env-type", "gridworld", "--run-dir", str(tmp_path), *TINY, "--online-iters", "2",
+        "--online-rollouts-per-iter", "2", "--online-init-rollouts", "2", "--online-vae-updates-per-iter", "2",
+        "--online-rl-updates-per-iter", "3"])
+    assert len(record["evaluation"]["success"]) == 4 and len(record["curve"]) == 2
+    assert record["curve"][-1]["collected"] == (2 + 2 * 2) * 60  # init + 2 iterations x 2 meta-episodes of 60 steps
+    assert record["curve"][-1]["vae"] == 4 and record["curve"][-1]["rl"] == 6
+    assert json.loads((tmp_path / "online_results.json").read_text())["env_type"] == "gridworld"
