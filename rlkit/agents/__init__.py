@@ -29,6 +29,22 @@ _EXPORTS = {
     "high_level_transition": "rlkit.agents.ptgm_hrl",
     "sparse_goal_reward": "rlkit.agents.ptgm_hrl",
     "SparseGoalReward": "rlkit.agents.ptgm_hrl",
+    # GOM: the model bundle, planners and the acting wrapper
+    "GOM": "rlkit.agents.gom",
+    "GOMCheckpointError": "rlkit.agents.gom",
+    "RandomShootingPlanner": "rlkit.agents.gom_planners",
+    "GuidedDiffusionPlanner": "rlkit.agents.gom_planners",
+    "GOMActor": "rlkit.agents.gom_planners",
+    "guidance_vector": "rlkit.agents.gom_planners",
+    # BOReL: offline RL on hyper-states and meta-episode evaluation
+    "OfflineSAC": "rlkit.agents.offline_sac",
+    "OfflineDQN": "rlkit.agents.offline_dqn",
+    "TaskTransitions": "rlkit.agents.hyper_state_rl",
+    "hyper_state_transitions": "rlkit.agents.hyper_state_rl",
+    "train_hyper_state_agent": "rlkit.agents.hyper_state_rl",
+    "BeliefAgent": "rlkit.agents.belief_agent",
+    "evaluate_meta_episodes": "rlkit.agents.belief_agent",
+    "MetaEpisodeResults": "rlkit.agents.belief_agent",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

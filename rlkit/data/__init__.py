@@ -57,6 +57,10 @@ _EXPORTS = {
     "HyperStates": "rlkit.data.hyper_states",
     "collect_meta_tasks": "rlkit.data.generators.meta_tasks",
     "collect_meta_dataset": "rlkit.data.generators.meta_tasks",
+    # GOM: feature transitions
+    "build_feature_transitions": "rlkit.data.feature_transitions",
+    "FeatureTransitions": "rlkit.data.feature_transitions",
+    "FeatureBatchSampler": "rlkit.data.feature_transitions",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -33,6 +33,10 @@ _EXPORTS = {
     "make_meta_env": "rlkit.envs.meta.registry",
     "META_ENV_TYPES": "rlkit.envs.meta.registry",
     "meta_env_spec": "rlkit.envs.meta.registry",
+    # GOM: the goal reward of its antmaze/maze tasks
+    "GoalReward": "rlkit.envs.goal_reward",
+    "goal_reward": "rlkit.envs.goal_reward",
+    "relabel_goal_reward": "rlkit.envs.goal_reward",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -28,6 +28,16 @@ _EXPORTS = {
     "RewardDecoder": "rlkit.modules.belief",
     "GridRewardDecoder": "rlkit.modules.belief",
     "StateDecoder": "rlkit.modules.belief",
+    # GOM: cumulants, denoiser, diffusion, EMA
+    "RandomFourierCumulants": "rlkit.modules.cumulants",
+    "feature_bounds": "rlkit.modules.cumulants",
+    "ConditionalMLPUNet": "rlkit.modules.occupancy_unet",
+    "VPSchedule": "rlkit.modules.diffusion",
+    "DDIMTable": "rlkit.modules.diffusion",
+    "ddim_sample": "rlkit.modules.diffusion",
+    "ddim_step": "rlkit.modules.diffusion",
+    "EMA": "rlkit.modules.ema",
+    "DiffusionModel": "rlkit.modules.occupancy",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

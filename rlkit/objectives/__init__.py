@@ -34,6 +34,13 @@ _EXPORTS = {
     # BOReL
     "BeliefELBOLoss": "rlkit.objectives.elbo",
     "gaussian_kl": "rlkit.objectives.elbo",
+    # GOM
+    "OccupancyLoss": "rlkit.objectives.occupancy",
+    "fit_reward_weights": "rlkit.objectives.reward_weights",
+    "reward_mse": "rlkit.objectives.reward_weights",
+    "rescale_gradients_": "rlkit.objectives.gom_optim",
+    "warmup_cosine_lr": "rlkit.objectives.gom_optim",
+    "make_gom_optimizer": "rlkit.objectives.gom_optim",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

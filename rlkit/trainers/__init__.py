@@ -37,6 +37,9 @@ _EXPORTS = {
     # guards
     "check_finite": "rlkit.trainers.guards",
     "NonFiniteLossError": "rlkit.trainers.guards",
+    # system-specific trainers
+    "GOMTrainer": "rlkit.trainers.gom_trainer",
+    "OnlineVariBAD": "rlkit.trainers.online_varibad",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
