@@ -1,7 +1,8 @@
 """rlkit.modules: neural-network building blocks.
 
 Neural-network building blocks: the decision transformer, DT policies (deterministic and tanh-Gaussian heads), TD3
-twin critics (per-token MLP and recurrent), MLPs.
+twin critics (per-token MLP and recurrent), MLPs; GOM's random Fourier cumulants, conditional MLP U-Net, VP-SDE/DDIM
+diffusion and EMA; PTGM's goal codebook, goal prior and goal-conditioned policy; BOReL's belief encoder and decoders.
 
 Names are imported lazily, as in the other rlkit packages, so ``import rlkit.modules`` stays fast.
 """

@@ -1,7 +1,8 @@
 """rlkit.trainers: the pieces every training script shares (seeding, logging, checkpoints, evaluation, plots).
 
 Each lives in its own small module; names are imported lazily (evaluation pulls in gymnasium and tensordict,
-plotting pulls in matplotlib), so ``from rlkit.trainers import Logger`` stays fast.
+plotting pulls in matplotlib), so ``from rlkit.trainers import Logger`` stays fast. Two system-specific loops live
+here too: GOM's compiled update (``GOMTrainer``) and BOReL's online variant (``OnlineVariBAD``).
 """
 
 from __future__ import annotations
