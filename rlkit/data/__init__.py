@@ -61,6 +61,11 @@ _EXPORTS = {
     "build_feature_transitions": "rlkit.data.feature_transitions",
     "FeatureTransitions": "rlkit.data.feature_transitions",
     "FeatureBatchSampler": "rlkit.data.feature_transitions",
+    # PTGM: goal datasets
+    "GoalDataset": "rlkit.data.ptgm_data",
+    "load_maze_goal_data": "rlkit.data.ptgm_data",
+    "load_kitchen_goal_data": "rlkit.data.ptgm_data",
+    "check_goal_dims": "rlkit.data.ptgm_data",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

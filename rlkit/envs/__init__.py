@@ -37,6 +37,16 @@ _EXPORTS = {
     "GoalReward": "rlkit.envs.goal_reward",
     "goal_reward": "rlkit.envs.goal_reward",
     "relabel_goal_reward": "rlkit.envs.goal_reward",
+    # PTGM downstream tasks: maze goal reaching, the four-task kitchen
+    "MazeGoalEnv": "rlkit.envs.goal_tasks",
+    "MazeGoalTask": "rlkit.envs.goal_tasks",
+    "MAZE_GOAL_TASKS": "rlkit.envs.goal_tasks",
+    "maze_goal_task": "rlkit.envs.goal_tasks",
+    "make_maze_goal_env": "rlkit.envs.goal_tasks",
+    "KitchenTaskEnv": "rlkit.envs.goal_tasks",
+    "make_kitchen_env": "rlkit.envs.goal_tasks",
+    "KITCHEN_GOAL_DIMS": "rlkit.envs.goal_tasks",
+    "kitchen_goal_dims": "rlkit.envs.goal_tasks",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
