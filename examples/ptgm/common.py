@@ -16,7 +16,7 @@ from config import PTGMConfig
 from torch import nn
 
 from rlkit.data.ptgm_data import GoalDataset, load_kitchen_goal_data, load_maze_goal_data
-from rlkit.envs.goal_tasks import make_kitchen_env, make_maze_goal_env
+from rlkit.envs.goal_tasks import make_kitchen_env, make_maze_goal_env, maze_goal_task
 from rlkit.modules.goal_prior import GaussianGoalPolicy, GoalPrior
 from rlkit.utils.atomic import atomic_path
 
@@ -25,16 +25,26 @@ _MAKERS = {CODEBOOK_FILE: "generate_codebook.py", PRIOR_FILE: "train_prior.py", 
 _KINDS: dict[str, type[nn.Module]] = {"GoalPrior": GoalPrior, "GaussianGoalPolicy": GaussianGoalPolicy}
 
 
+MAZE_LAYOUTS = {"point": "maze2d", "ant": "antmaze"}  # task agent -> the data layout its nets must come from
+
+
 def load_data(config: PTGMConfig) -> GoalDataset:
-    """The pretraining dataset of ``config.domain``."""
+    """The pretraining dataset of ``config.domain`` (maze data with 29-d observations has the "antmaze" layout)."""
     if config.domain == "maze":
-        return load_maze_goal_data(config.dataset)
+        return load_maze_goal_data(config.dataset)  # goal = obs [0, 1] = x, y for the point mass and the ant
     return load_kitchen_goal_data(config.dataset)
 
 
 def make_task_env(config: PTGMConfig, layout: str | None = None) -> gym.Env:
-    """The downstream env: the maze task (sparse reward, terminates on success) or the 4-task kitchen."""
+    """The downstream env: the maze task (sparse reward, terminates on success; point mass or ant) or the 4-task
+    kitchen. ``layout``: the pretraining data's ("maze2d", "antmaze", "d4rl", "gymnasium"); a maze task whose agent
+    does not match it is refused before any net sees a wrong-sized observation."""
     if config.domain == "maze":
+        agent = maze_goal_task(config.task).agent
+        if layout is not None and layout != MAZE_LAYOUTS[agent]:
+            raise ValueError(f"--task {config.task} runs the {agent} ({MAZE_LAYOUTS[agent]} observations), but the "
+                             f"pretrained nets in {config.run_dir} were trained on {layout} data; use an antmaze-* "
+                             "task with antmaze-*-v2 data and a maze2d task with maze2d-*-v1 data")
         return make_maze_goal_env(config.task, max_episode_steps=config.max_episode_steps, start=config.start,
                                   min_start_cells=config.min_start_cells)
     return make_kitchen_env(layout=layout or "d4rl", max_episode_steps=config.max_episode_steps or 280)

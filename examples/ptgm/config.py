@@ -28,10 +28,11 @@ METHODS = ("ptgm", "no_prior", "flat_sac")
 class PTGMConfig:
     # ---- data and domain ------------------------------------------------------------------------------------------
     domain: str = "maze"
-    """"maze" (maze2d data, goal = xy, a sparse goal-reaching task) or "kitchen" (21 goal dims, the 4-task kitchen)."""
+    """"maze" (maze2d or antmaze data, goal = xy, a sparse goal-reaching task) or "kitchen" (21 goal dims, the 4-task
+    kitchen)."""
     dataset: str = "maze2d-medium-v1"
-    """Dataset name or path (maze2d: build with `python -m rlkit.data build NAME`); kitchen: a D4RL hdf5 path or name,
-    or 'minari:D4RL/kitchen/mixed-v2' for a local Minari dataset."""
+    """Dataset name or path (maze2d-*-v1 or antmaze-*-v2: build with `python -m rlkit.data build NAME`); kitchen: a
+    D4RL hdf5 path or name, or 'minari:D4RL/kitchen/mixed-v2' for a local Minari dataset."""
     run_dir: str = "runs/ptgm"
     """Folder of the artefacts every stage reads and writes."""
     seed: int = 0
@@ -66,14 +67,15 @@ class PTGMConfig:
     """"ptgm", "no_prior" (uniform prior, fresh policy: discrete SAC over the codes) or "flat_sac" (TorchRL SAC on
     the raw action space, no pretraining); --no-prior and --flat-sac are shortcuts."""
     task: str = "medium-bottom-right"
-    """Maze task name (rlkit.envs.goal_tasks.MAZE_GOAL_TASKS); ignored for kitchen."""
+    """Maze task name (rlkit.envs.goal_tasks.MAZE_GOAL_TASKS; antmaze-* tasks with antmaze data, e.g.
+    antmaze-umaze-bottom-left); ignored for kitchen."""
     start: str = "fixed"
     """Maze starts: "fixed" (the task's start cell) or "sampled" (any free cell --min-start-cells or more moves from
     the goal, as D4RL's maze2d evaluation draws a random start cell)."""
     min_start_cells: int = 2
     """With --start sampled: the fewest moves (cells) between a start and the goal."""
     max_episode_steps: int | None = None
-    """Env steps per episode (maze: D4RL's for the maze; kitchen 280)."""
+    """Env steps per episode (maze: D4RL's for the maze and agent; kitchen 280)."""
     env_steps: int = 1_500_000
     """Env-step budget of the online phase (the same for every method)."""
     warmup: int = 5000

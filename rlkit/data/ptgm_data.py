@@ -115,12 +115,20 @@ class GoalDataset:
                                    episode_weighting=episode_weighting, generator=generator)
 
 
+ANTMAZE_OBS_DIM = 29
+"""The locally built antmaze-*-v2 observation: qpos (15) + qvel (14); maze2d's is 4 (x, y, vx, vy)."""
+
+
 def load_maze_goal_data(name: str | os.PathLike = "maze2d-medium-v1") -> GoalDataset:
-    """A maze2d dataset (name or path; build it with ``python -m rlkit.data build NAME``), goal = (x, y)."""
+    """A maze2d or antmaze dataset (name or path; build it with ``python -m rlkit.data build NAME``), goal = (x, y).
+
+    The layout is "antmaze" for 29-d observations (the ant's qpos + qvel), else "maze2d".
+    """
     from rlkit.data.names import load_dataset
 
     data = load_dataset(name)
-    return GoalDataset(data, MAZE_GOAL_DIMS, source=os.fspath(name), layout="maze2d")
+    layout = "antmaze" if data["observation"].shape[-1] == ANTMAZE_OBS_DIM else "maze2d"
+    return GoalDataset(data, MAZE_GOAL_DIMS, source=os.fspath(name), layout=layout)
 
 
 def load_kitchen_goal_data(source: str | os.PathLike) -> GoalDataset:

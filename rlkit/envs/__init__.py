@@ -47,6 +47,7 @@ _EXPORTS = {
     "make_kitchen_env": "rlkit.envs.goal_tasks",
     "KITCHEN_GOAL_DIMS": "rlkit.envs.goal_tasks",
     "kitchen_goal_dims": "rlkit.envs.goal_tasks",
+    "AntMazeGoalEnv": "rlkit.envs.antmaze_goal",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

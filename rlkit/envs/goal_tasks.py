@@ -5,7 +5,9 @@ datasets were generated with) towards a target (x, y) of our choosing: reward 1 
 0 elsewhere, ``info["success"]``, and optionally ``terminated`` on success. Unlike ``Maze2DEnv`` (a random start in
 any cell, the goal cell included, and D4RL's one fixed goal), a task fixes both ends, so "how many env steps until the
 goal is reached" means the same thing for every method compared. ``MAZE_GOAL_TASKS`` names three goals per maze, all
-far (by shortest path) from a common start; the goal = obs dims [0, 1] (x, y).
+far (by shortest path) from a common start; the goal = obs dims [0, 1] (x, y). Its "antmaze-*" task sets run the ant
+instead (``rlkit.envs.antmaze_goal.AntMazeGoalEnv``: the same interface, the antmaze datasets' 29-d observation whose
+dims [0, 1] are the torso's x, y); ``make_maze_goal_env`` builds either from a task name.
 
 Kitchen: :func:`make_kitchen_env` is gymnasium-robotics' FrankaKitchen-v1 with the original's four tasks (microwave,
 kettle, bottom burner, light switch), its Dict observation flattened to D4RL's 60-d layout (so networks pretrained on
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -38,16 +40,21 @@ from rlkit.envs.kitchen_layout import (
 from rlkit.envs.maze2d import Maze2DEnv
 from rlkit.envs.maze_planning import UNREACHABLE, MazeGrid, distance_maps
 
+if TYPE_CHECKING:
+    from rlkit.envs.antmaze_goal import AntMazeGoalEnv
+
 MAZE_GOAL_DIMS = (0, 1)  # x, y of the point mass's observation (x, y, vx, vy)
 GOAL_RADIUS = 0.5  # D4RL's maze goal test
 START_MODES = ("fixed", "sampled")
+AGENTS = ("point", "ant")  # maze2d's point mass (MazeGoalEnv), AntMaze's ant (AntMazeGoalEnv)
 
 
 @dataclass(frozen=True)
 class MazeGoalTask:
     """A goal-reaching task: reach the centre of ``goal_cell`` from ``start_cell`` in maze ``maze``.
 
-    Cells are (row, col) of gymnasium-robotics' maze map; ``max_episode_steps`` defaults to D4RL's for the maze.
+    Cells are (row, col) of gymnasium-robotics' maze map; ``max_episode_steps`` defaults to D4RL's for the maze and
+    agent; ``agent`` is "point" (maze2d's point mass) or "ant" (AntMaze's ant, 4 m cells).
     """
 
     name: str
@@ -55,11 +62,13 @@ class MazeGoalTask:
     start_cell: tuple[int, int]
     goal_cell: tuple[int, int]
     max_episode_steps: int | None = None
+    agent: str = "point"
 
 
-def _tasks(name: str, start: tuple[int, int], goals: dict[str, tuple[int, int]]) -> tuple[MazeGoalTask, ...]:
-    maze = name.rstrip("0123456789")
-    return tuple(MazeGoalTask(f"{name}-{label}", maze, start, cell) for label, cell in goals.items())
+def _tasks(name: str, start: tuple[int, int], goals: dict[str, tuple[int, int]],
+           agent: str = "point") -> tuple[MazeGoalTask, ...]:
+    maze = name.removeprefix("antmaze-").rstrip("0123456789")
+    return tuple(MazeGoalTask(f"{name}-{label}", maze, start, cell, agent=agent) for label, cell in goals.items())
 
 
 # Task sets of three goals each, from one start cell. "umaze", "medium", "large": far cells (3-6, 7-10 and 13-14
@@ -70,17 +79,84 @@ MAZE_GOAL_TASKS: dict[str, tuple[MazeGoalTask, ...]] = {
     "medium": _tasks("medium", (1, 1), {"bottom-left": (6, 1), "top-right": (1, 6), "bottom-right": (6, 6)}),
     "medium6": _tasks("medium6", (1, 1), {"top": (2, 4), "centre": (4, 4), "left": (5, 1)}),
     "large": _tasks("large", (1, 1), {"bottom-right": (7, 9), "top-right": (1, 10), "bottom-middle": (7, 4)}),
+    # The ant, from D4RL antmaze's start cell (1, 1). umaze: 2, 4 and 6 moves (bottom-left is D4RL's evaluation goal);
+    # medium and large: the point maze's far goals (bottom-right is D4RL's evaluation goal in both).
+    "antmaze-umaze": _tasks("antmaze-umaze", (1, 1), {"top-right": (1, 3), "bottom-right": (3, 3),
+                                                       "bottom-left": (3, 1)}, agent="ant"),
+    "antmaze-medium": _tasks("antmaze-medium", (1, 1), {"bottom-left": (6, 1), "top-right": (1, 6),
+                                                         "bottom-right": (6, 6)}, agent="ant"),
+    "antmaze-large": _tasks("antmaze-large", (1, 1), {"bottom-right": (7, 9), "top-right": (1, 10),
+                                                       "bottom-middle": (7, 4)}, agent="ant"),
 }
 
 
 def maze_goal_task(name: str) -> MazeGoalTask:
-    """The task named ``name`` (e.g. "medium-bottom-right"); the names are those of ``MAZE_GOAL_TASKS``."""
+    """The task named ``name`` (e.g. "medium-bottom-right", "antmaze-umaze-bottom-left"); see ``MAZE_GOAL_TASKS``."""
     for tasks in MAZE_GOAL_TASKS.values():
         for task in tasks:
             if task.name == name:
                 return task
     known = [task.name for tasks in MAZE_GOAL_TASKS.values() for task in tasks]
     raise ValueError(f"unknown maze goal task {name!r}; expected one of {known}")
+
+
+def resolve_target(grid: MazeGrid, maze: str, target_xy: Sequence[float] | None, target_cell: tuple[int, int] | None,
+                   who: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """The target (x, y) (float64) and its (row, col) from exactly one of ``target_xy`` and ``target_cell`` (its
+    centre); errors, prefixed by ``who``, for both or neither, a point outside the grid's cells or in a wall."""
+    if (target_xy is None) == (target_cell is None):
+        raise ValueError(f"{who}: give exactly one of target_xy (x, y) and target_cell (row, col)")
+    if target_cell is not None:
+        row, col = (int(c) for c in target_cell)
+        h, w = grid.shape
+        if not (0 <= row < h and 0 <= col < w):
+            raise ValueError(f"{who}: target_cell {(row, col)} is outside the {h}x{w} maze {maze!r}")
+        target_xy = grid.cell_center(np.array([row, col]))
+    target = np.asarray(target_xy, dtype=np.float64).reshape(-1)
+    if target.shape != (2,) or not np.isfinite(target).all():
+        raise ValueError(f"{who}: target_xy={np.asarray(target_xy).tolist()}; expected 2 finite numbers")
+    cell = tuple(int(c) for c in grid.cell_of(target))
+    if not grid.free[cell]:
+        raise ValueError(f"{who}: target_xy={target.tolist()} lies in wall cell {cell} of maze {maze!r}")
+    return target, cell
+
+
+def check_goal_settings(radius: float, start_noise: float, who: str) -> None:
+    """A positive success radius and a start noise that keeps the start inside its cell (cell units)."""
+    if not (np.isfinite(radius) and radius > 0):
+        raise ValueError(f"{who}: radius={radius}; expected a positive distance")
+    if not 0 <= start_noise < 0.5:
+        raise ValueError(f"{who}: start_noise={start_noise}; expected in [0, 0.5) (inside the cell)")
+
+
+def start_cells_of(grid: MazeGrid, maze: str, start: str, cells: Sequence[tuple[int, int]] | None,
+                   target_cell: tuple[int, int], min_cells: int, who: str) -> np.ndarray:
+    """(S, 2) start cells: ``cells`` (start="fixed", each checked free) or every free cell ``min_cells`` or more
+    moves from ``target_cell`` (start="sampled")."""
+    if start not in START_MODES:
+        raise ValueError(f"{who}: start={start!r}; expected one of {START_MODES}")
+    h, w = grid.shape
+    if start == "sampled":
+        distance = distance_maps(grid.free)[grid.flat(np.array(target_cell))]
+        chosen = np.argwhere((distance != UNREACHABLE) & (distance >= min_cells))
+        if len(chosen) == 0:
+            raise ValueError(f"{who}: no free cell lies {min_cells} or more moves from the target cell "
+                             f"{target_cell}; lower min_start_cells")
+        return chosen.astype(np.int64)
+    if cells is None or len(cells) == 0:
+        raise ValueError(f"{who}: start='fixed' needs start_cells, a non-empty list of (row, col)")
+    chosen = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
+    for row, col in chosen:
+        if not (0 <= row < h and 0 <= col < w) or not grid.free[row, col]:
+            raise ValueError(f"{who}: start cell {(int(row), int(col))} is outside the {h}x{w} maze {maze!r} "
+                             "or a wall")
+    return chosen
+
+
+def goal_info(xy: np.ndarray, target_xy: np.ndarray, radius: float) -> dict[str, Any]:
+    """``success`` (within ``radius``, inclusive), ``goal`` (a copy of the target) and ``distance`` of a position."""
+    distance = float(np.hypot(*(np.asarray(xy[:2], dtype=np.float64) - target_xy)))
+    return {"success": distance <= radius, "goal": target_xy.copy(), "distance": distance}
 
 
 class MazeGoalEnv(gym.Env):
@@ -119,56 +195,18 @@ class MazeGoalEnv(gym.Env):
     ) -> None:
         self._env = Maze2DEnv(maze, "sparse", max_episode_steps)
         self.grid = MazeGrid.from_maze(self._env._maze_env.maze)
-        if (target_xy is None) == (target_cell is None):
-            raise ValueError("MazeGoalEnv: give exactly one of target_xy (x, y) and target_cell (row, col)")
-        if target_cell is not None:
-            row, col = (int(c) for c in target_cell)
-            h, w = self.grid.shape
-            if not (0 <= row < h and 0 <= col < w):
-                raise ValueError(f"MazeGoalEnv: target_cell {(row, col)} is outside the {h}x{w} maze {maze!r}")
-            target_xy = self.grid.cell_center(np.array([row, col]))
-        target = np.asarray(target_xy, dtype=np.float64).reshape(-1)
-        if target.shape != (2,) or not np.isfinite(target).all():
-            raise ValueError(f"MazeGoalEnv: target_xy={np.asarray(target_xy).tolist()}; expected 2 finite numbers")
-        if not (np.isfinite(radius) and radius > 0):
-            raise ValueError(f"MazeGoalEnv: radius={radius}; expected a positive distance")
-        if not 0 <= start_noise < 0.5:
-            raise ValueError(f"MazeGoalEnv: start_noise={start_noise}; expected in [0, 0.5) (inside the cell)")
-        target_cell = tuple(int(c) for c in self.grid.cell_of(target))
-        if not self.grid.free[target_cell]:
-            raise ValueError(f"MazeGoalEnv: target_xy={target.tolist()} lies in wall cell {target_cell} of "
-                             f"maze {maze!r}")
+        who = "MazeGoalEnv"
+        target, target_cell = resolve_target(self.grid, maze, target_xy, target_cell, who)
+        check_goal_settings(radius, start_noise, who)
         self.maze, self.target_xy, self.radius = maze, target, float(radius)
         self.terminate_on_success, self.start_noise = terminate_on_success, float(start_noise)
-        self.start_cells = self._start_cells(start, start_cells, target_cell, min_start_cells)
+        self.start_cells = start_cells_of(self.grid, maze, start, start_cells, target_cell, min_start_cells, who)
         self.max_episode_steps = self._env.max_episode_steps
         self.observation_space = self._env.observation_space
         self.action_space = self._env.action_space
 
-    def _start_cells(self, start: str, cells: Sequence[tuple[int, int]] | None, target_cell: tuple[int, int],
-                     min_cells: int) -> np.ndarray:
-        if start not in START_MODES:
-            raise ValueError(f"MazeGoalEnv: start={start!r}; expected one of {START_MODES}")
-        h, w = self.grid.shape
-        if start == "sampled":
-            distance = distance_maps(self.grid.free)[self.grid.flat(np.array(target_cell))]
-            chosen = np.argwhere((distance != UNREACHABLE) & (distance >= min_cells))
-            if len(chosen) == 0:
-                raise ValueError(f"MazeGoalEnv: no free cell lies {min_cells} or more moves from the target cell "
-                                 f"{target_cell}; lower min_start_cells")
-            return chosen.astype(np.int64)
-        if cells is None or len(cells) == 0:
-            raise ValueError("MazeGoalEnv: start='fixed' needs start_cells, a non-empty list of (row, col)")
-        chosen = np.asarray(cells, dtype=np.int64).reshape(-1, 2)
-        for row, col in chosen:
-            if not (0 <= row < h and 0 <= col < w) or not self.grid.free[row, col]:
-                raise ValueError(f"MazeGoalEnv: start cell {(int(row), int(col))} is outside the {h}x{w} maze "
-                                 f"{self.maze!r} or a wall")
-        return chosen
-
     def _info(self, observation: np.ndarray) -> dict[str, Any]:
-        distance = float(np.hypot(*(observation[:2] - self.target_xy)))
-        return {"success": distance <= self.radius, "goal": self.target_xy.copy(), "distance": distance}
+        return goal_info(observation, self.target_xy, self.radius)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -190,12 +228,19 @@ class MazeGoalEnv(gym.Env):
         super().close()
 
 
-def make_maze_goal_env(task: str | MazeGoalTask, **kwargs: Any) -> MazeGoalEnv:
-    """The env of a named task (``maze_goal_task``) or a ``MazeGoalTask``; ``kwargs`` go to :class:`MazeGoalEnv`
-    (e.g. ``start="sampled"``, ``terminate_on_success=False``, ``max_episode_steps=300``)."""
+def make_maze_goal_env(task: str | MazeGoalTask, **kwargs: Any) -> MazeGoalEnv | AntMazeGoalEnv:
+    """The env of a named task (``maze_goal_task``) or a ``MazeGoalTask``: :class:`MazeGoalEnv` for the point mass,
+    :class:`~rlkit.envs.antmaze_goal.AntMazeGoalEnv` for the ant; ``kwargs`` go to it (e.g. ``start="sampled"``,
+    ``terminate_on_success=False``, ``max_episode_steps=300``)."""
     task = maze_goal_task(task) if isinstance(task, str) else task
+    if task.agent not in AGENTS:
+        raise ValueError(f"maze goal task {task.name!r} has agent {task.agent!r}; expected one of {AGENTS}")
     kwargs.setdefault("start_cells", [task.start_cell])
     kwargs.setdefault("max_episode_steps", task.max_episode_steps)
+    if task.agent == "ant":
+        from rlkit.envs.antmaze_goal import AntMazeGoalEnv
+
+        return AntMazeGoalEnv(task.maze, target_cell=task.goal_cell, **kwargs)
     return MazeGoalEnv(task.maze, target_cell=task.goal_cell, **kwargs)
 
 

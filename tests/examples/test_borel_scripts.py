@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rlkit.data.errors import DatasetError
+from tests.examples.example_modules import example_modules
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "borel"
 MODULES = ("config", "common", "train_single_agent", "train_vae_offline", "train_offline_agent", "online_training")
 TINY = ["--num-train-tasks", "4", "--num-eval-tasks", "2", "--meta-episodes", "4", "--vae-epochs", "3",
         "--vae-trajs-per-task", "2", "--encoder-hidden", "16", "--num-iters", "2", "--rl-updates-per-iter", "5",
@@ -23,15 +21,8 @@ TINY = ["--num-train-tasks", "4", "--num-eval-tasks", "2", "--meta-episodes", "4
 @pytest.fixture(scope="module")
 def scripts():
     """The example's modules, imported from their folder (they import each other as plain modules)."""
-    saved = {name: sys.modules.pop(name) for name in MODULES if name in sys.modules}
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        yield {name: importlib.import_module(name) for name in MODULES}
-    finally:
-        sys.path.remove(str(EXAMPLE))
-        for name in MODULES:
-            sys.modules.pop(name, None)
-        sys.modules.update(saved)
+    with example_modules("borel", MODULES) as modules:
+        yield modules
 
 
 # ----------------------------------------------------------------------------------------------------------- flags
@@ -115,6 +106,22 @@ def test_vae_for_another_env_type_is_rejected_before_training(scripts, grid_run,
         scripts["train_vae_offline"].main(wrong_data)
     with pytest.raises(FileNotFoundError, match="no VAE checkpoint"):
         scripts["train_offline_agent"].main([*common, "--vae-path", str(tmp_path / "missing.pt")])
+
+
+def test_grid_position_decoder_is_stored_and_rebuilt_from_the_checkpoint(scripts, grid_run, tmp_path):
+    """--grid-reward-decoder position: r(z, s') (smooth in the cell) instead of 25 per-cell logits, kept on reload."""
+    from rlkit.modules.belief import GridRewardDecoder, RewardDecoder
+
+    _, common, *_ = grid_run
+    argv = [*common, "--run-dir", str(tmp_path), "--grid-reward-decoder", "position"]
+    scripts["train_vae_offline"].main(argv)
+    args = scripts["config"].parse_args(argv)
+    _, decoder, _, settings = scripts["common"].load_vae(tmp_path / "vae_rr.pt", args)
+    assert settings["grid_reward_decoder"] == "position" and isinstance(decoder, RewardDecoder)
+    cells = scripts["common"].build_vae(scripts["common"].vae_settings(scripts["config"].parse_args(common)))[1]
+    assert isinstance(cells, GridRewardDecoder)
+    with pytest.raises(ValueError, match="--grid-reward-decoder must be cells or position"):
+        scripts["config"].parse_args([*common, "--grid-reward-decoder", "onehot"])
 
 
 def test_tasks_that_disagree_in_dimensions_are_named(scripts, grid_run, tmp_path):

@@ -1,19 +1,24 @@
-import sys
+"""examples/gom: the original's override syntax and defaults, bad overrides, a tiny train + resume + train_w run."""
+
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "gom"))
-
-from config import ConfigError, parse_overrides  # noqa: E402
-
-from rlkit.data.d4rl_io import save_d4rl  # noqa: E402
-from rlkit.data.generators.maze2d import generate_maze2d  # noqa: E402
+from rlkit.data.d4rl_io import save_d4rl
+from rlkit.data.generators.maze2d import generate_maze2d
+from tests.examples.example_modules import example_modules
 
 
-def test_original_commands_parse_with_the_original_defaults():
+@pytest.fixture(scope="module")
+def gom_scripts():
+    with example_modules("gom", ("config", "train", "train_w")) as modules:
+        yield modules
+
+
+def test_original_commands_parse_with_the_original_defaults(gom_scripts):
+    parse_overrides = gom_scripts["config"].parse_overrides
     config = parse_overrides(["env_id=antmaze-umaze-v2", "exp_id=benchmark", "seed=0"])
     assert (config.env_id, config.exp_id, config.seed) == ("antmaze-umaze-v2", "benchmark", 0)
     assert config.training.batch_size == 2048 and config.training.num_steps == 100_000
@@ -45,9 +50,9 @@ def test_original_commands_parse_with_the_original_defaults():
         (["goal=1,2,3"], "two coordinates"),
     ],
 )
-def test_bad_overrides_are_named(argv, match):
-    with pytest.raises(ConfigError, match=match):
-        parse_overrides(argv)
+def test_bad_overrides_are_named(gom_scripts, argv, match):
+    with pytest.raises(gom_scripts["config"].ConfigError, match=match):
+        gom_scripts["config"].parse_overrides(argv)
 
 
 TINY = [
@@ -64,10 +69,8 @@ def tiny_dataset(tmp_path_factory):
     return save_d4rl(td, tmp_path_factory.mktemp("data") / "maze2d-tiny.hdf5")
 
 
-def test_tiny_train_resume_and_train_w_end_to_end(tiny_dataset, tmp_path):
-    import train
-    import train_w
-
+def test_tiny_train_resume_and_train_w_end_to_end(gom_scripts, tiny_dataset, tmp_path):
+    train, train_w = gom_scripts["train"], gom_scripts["train_w"]
     from rlkit.agents.gom import GOM
     from rlkit.trainers.logger import read_metrics
 
@@ -95,9 +98,8 @@ def test_tiny_train_resume_and_train_w_end_to_end(tiny_dataset, tmp_path):
     assert not torch.equal(refit.w, gom.w)
 
 
-def test_train_w_rejects_a_gom_of_another_observation_size(tiny_dataset, tmp_path):
-    import train_w
-
+def test_train_w_rejects_a_gom_of_another_observation_size(gom_scripts, tiny_dataset, tmp_path):
+    train_w = gom_scripts["train_w"]
     from rlkit.agents.gom import GOM
 
     low, high = -torch.ones(9), torch.ones(9)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 import warnings
 from pathlib import Path
 
@@ -12,8 +10,8 @@ import pytest
 
 from rlkit.data.d4rl_io import save_d4rl
 from rlkit.trainers.logger import read_metrics
+from tests.examples.example_modules import example_modules
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "odt_td3"
 TINY = ["--embed_dim", "16", "--n_layer", "1", "--n_head", "1", "--batch_size", "32", "--warmup_steps", "20",
         "--progress", "0", "--device", "cpu", "--num_eval_episodes", "4"]
 
@@ -21,16 +19,8 @@ TINY = ["--embed_dim", "16", "--n_layer", "1", "--n_head", "1", "--batch_size", 
 @pytest.fixture(scope="module")
 def example():
     """The example's ``main`` module, imported from its folder (its siblings are plain modules there)."""
-    names = ("main", "config", "rollouts")
-    saved = {name: sys.modules.pop(name) for name in names if name in sys.modules}
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        yield importlib.import_module("main")
-    finally:
-        sys.path.remove(str(EXAMPLE))
-        for name in names:
-            sys.modules.pop(name, None)
-        sys.modules.update(saved)
+    with example_modules("odt_td3", ("main", "config", "rollouts")) as modules:
+        yield modules["main"]
 
 
 @pytest.fixture(scope="module")

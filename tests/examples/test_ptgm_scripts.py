@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +12,8 @@ import torch
 
 from rlkit.data.errors import DatasetError
 from rlkit.trainers.logger import read_metrics
+from tests.examples.example_modules import example_modules
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ptgm"
 MODULES = ("config", "common", "episodes", "flat_sac", "generate_codebook", "train_prior", "train_lowlevel",
            "train_hrl")
 TINY = ["--num-codes", "8", "--pretrain-steps", "200", "--pretrain-batch-size", "32", "--pretrain-lr", "0.005",
@@ -27,15 +25,8 @@ TINY = ["--num-codes", "8", "--pretrain-steps", "200", "--pretrain-batch-size", 
 @pytest.fixture(scope="module")
 def ptgm():
     """The example's modules, imported from its folder (they import each other as plain modules)."""
-    saved = {name: sys.modules.pop(name) for name in MODULES if name in sys.modules}
-    sys.path.insert(0, str(EXAMPLE))
-    try:
-        yield {name: importlib.import_module(name) for name in MODULES}
-    finally:
-        sys.path.remove(str(EXAMPLE))
-        for name in MODULES:
-            sys.modules.pop(name, None)
-        sys.modules.update(saved)
+    with example_modules("ptgm", MODULES) as modules:
+        yield modules
 
 
 @pytest.fixture(scope="module")
