@@ -132,7 +132,7 @@ class Args:
     compile: bool = False
     """torch.compile the transformer."""
     precision: str = "fp32"
-    """Precision of the updates' forward passes: fp32, or bf16 autocast (3x faster updates on a CPU with AVX512-BF16,
+    """Precision of the updates' forward passes: fp32, or bf16 autocast (2-3x faster updates on a CPU with AVX512-BF16,
     see benchmarks/odt_td3_update.py; parameters and optimiser states stay fp32, loss values agree with fp32 to about
     three significant digits). Acting stays fp32."""
     wandb: bool = False
