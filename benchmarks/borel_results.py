@@ -158,6 +158,16 @@ def plot(records: dict, maps: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def kept_notes(path: Path) -> str:
+    """The hand-written analysis of an existing results page (from its first ``## `` heading on), so that a rerun
+    rewrites the table and keeps the explanation, which must then be checked against the new numbers."""
+    if not path.is_file():
+        return ""
+    text = path.read_text()
+    start = text.find("\n## ")
+    return "" if start < 0 else text[start:]
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=ENVS)
@@ -206,7 +216,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     atomic_write_text(options.out / "borel_results.json", json.dumps(summary, indent=1))
     atomic_write_text(options.out / "borel_belief_map.json", json.dumps(maps, separators=(",", ":")))
     atomic_write_text(options.out / "borel_results.md", f"# BOReL: reward relabelling, held-out tasks\n\n"
-                      f"`{summary['command']}`\n\n{markdown}\n")
+                      f"`{summary['command']}`\n\n{markdown}\n{kept_notes(options.out / 'borel_results.md')}")
     return summary
 
 

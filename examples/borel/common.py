@@ -101,7 +101,8 @@ def vae_settings(args: Args) -> dict[str, Any]:
     family = family_of(args)
     return {"env_type": args.env_type, "obs_dim": family.obs_dim, "action_dim": encoder_action_dim(family),
             "latent_dim": args.latent_dim, "encoder_hidden": args.encoder_hidden, "state_embed": args.state_embed,
-            "action_embed": args.action_embed, "reward_embed": args.reward_embed}
+            "action_embed": args.action_embed, "reward_embed": args.reward_embed,
+            **({"grid_reward_decoder": args.grid_reward_decoder} if args.env_type in DISCRETE_ENV_TYPES else {})}
 
 
 def build_vae(settings: dict[str, Any]) -> tuple[BeliefEncoder, nn.Module, nn.Module | None]:
@@ -111,7 +112,7 @@ def build_vae(settings: dict[str, Any]) -> tuple[BeliefEncoder, nn.Module, nn.Mo
     encoder = BeliefEncoder(obs_dim, action_dim, latent, settings["encoder_hidden"],
                             state_embed=settings["state_embed"], action_embed=settings["action_embed"],
                             reward_embed=settings["reward_embed"])
-    if env_type in DISCRETE_ENV_TYPES:
+    if env_type in DISCRETE_ENV_TYPES and settings.get("grid_reward_decoder", "cells") == "cells":
         reward_decoder: nn.Module = GridRewardDecoder(latent)
     else:
         full = env_type in FULL_REWARD_ENV_TYPES
