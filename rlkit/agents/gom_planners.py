@@ -73,6 +73,7 @@ class Planner:
         self._w = _check_weights(value)
 
     def plan(self, obs: torch.Tensor) -> torch.Tensor:
+        """psi* (B, d) to condition the readout policy on, for checked observations (B, o); subclasses define it."""
         raise NotImplementedError
 
     def __call__(self, obs: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,7 @@ from tensordict import TensorDict, TensorDictBase
 from torch import nn
 
 from rlkit.objectives.prior_kl_sac import PriorKLDiscreteSACLoss
+from rlkit.trainers.guards import check_finite
 
 
 class PTGMHighLevelAgent(nn.Module):
@@ -81,10 +82,9 @@ class PTGMHighLevelAgent(nn.Module):
     def update(self, batch: TensorDictBase) -> dict[str, float]:
         """One gradient step of policy, critics and alpha, then a Polyak step of the target critics."""
         out = self.loss(batch)
-        total = out["loss_actor"] + out["loss_qvalue"] + out["loss_alpha"]
-        if not bool(torch.isfinite(total)):
-            bad = [key for key in ("loss_actor", "loss_qvalue", "loss_alpha") if not bool(torch.isfinite(out[key]))]
-            raise FloatingPointError(f"PTGMHighLevelAgent.update {int(self.num_updates)}: {bad} not finite")
+        losses = {key: out[key] for key in ("loss_actor", "loss_qvalue", "loss_alpha")}
+        check_finite(losses, int(self.num_updates))  # before any step: a NaN never reaches the weights
+        total = sum(losses.values())
         for optim in self._optimizers().values():
             optim.zero_grad(set_to_none=True)
         total.backward()
@@ -95,7 +95,9 @@ class PTGMHighLevelAgent(nn.Module):
             optim.step()
         self.loss.update_targets()
         self.num_updates += 1
-        return {key: float(value.detach()) for key, value in out.items()}
+        keys = list(out.keys())
+        values = torch.stack([out[key].detach().float() for key in keys]).tolist()  # one host sync for all terms
+        return dict(zip(keys, values))
 
     # ----------------------------------------------------------------------------------------------- checkpoints
     def state_dict(self, *args, **kwargs):  # type: ignore[override]

@@ -158,12 +158,10 @@ class BeliefEncoder(nn.Module):
         Pass the returned hidden state to the next call for the whole meta-episode, across its episode
         boundaries (the belief is about the task, which does not change when an episode ends).
         """
-        batch, _ = self._check_inputs(action, reward, next_obs, sequence=False)
-        start = self._start_hidden(hidden, batch, next_obs)
-        _, last = self.gru(self.embed(action, reward, next_obs).unsqueeze(1), start.unsqueeze(0))
-        new_hidden = last.squeeze(0)
-        mean, logvar = self.heads(new_hidden)
-        return mean, logvar, new_hidden
+        self._check_inputs(action, reward, next_obs, sequence=False)
+        mean, logvar, hidden_seq = self.forward(None if action is None else action.unsqueeze(1), reward.unsqueeze(1),
+                                                next_obs.unsqueeze(1), hidden)
+        return mean[:, -1], logvar[:, -1], hidden_seq[:, -1]
 
     # -------------------------------------------------------------------------------------------------- checks
     def _check_inputs(
