@@ -133,6 +133,9 @@ def test_family_defaults_follow_the_original_readme(example):
         (20, 5, 2, 0.001)
     assert not hopper.critic_layer_norm and hopper.minimum_sapairs_per_iter == 0 and hopper.weight_decay == 5e-4
     assert parse_args(["--env", "hopper-random-v2"]).minimum_sapairs_per_iter == 1000
+    bandit = parse_args(["--env", "bandit-motivation-v0"])  # motivation.py's critic: a plain MLP
+    assert (bandit.K, bandit.eval_rtg, bandit.critic_layer_norm) == (1, 1.0, False)
+    assert parse_args(["--env", "bandit-motivation-v0", "--override_layernorm", "1"]).critic_layer_norm
     ant = parse_args(["--env", "antmaze-large-diverse-v2"])
     assert (ant.K, ant.gamma, ant.RL_from_start, ant.max_pretrain_iters, ant.eval_rtg) == (5, 0.998, 1, 40, -500)
     walker = parse_args(["--env", "walker2d-medium-v2", "--K", "3"])  # the default eval context 5 shrinks to K
