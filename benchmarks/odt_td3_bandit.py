@@ -21,7 +21,7 @@ reaches >= 0.9 (best evaluation), and whether ODT's mean final reward stays belo
   relabelling it climbs slowly.
 
 Each run is ``examples/odt_td3/main.py --env bandit-motivation-v0`` (its bandit defaults: K=1, eval/online RTG 1,
-64 one-step episodes per online iteration, critic layer norm, gamma 0.99) in its own process, with the settings in
+64 one-step episodes per online iteration, a plain MLP critic, gamma 0.99) in its own process, with the settings in
 ``SETTINGS`` (the small model of ``--quick``, a short schedule, and a learning rate of 1e-3 -- the original's
 motivation learning rate -- so that it ends within about a thousand gradient steps).
 
