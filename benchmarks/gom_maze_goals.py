@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     planning = {"num_samples": config.planning.num_samples, "num_elites": config.planning.num_elites,
                 "guidance_coef": config.planning.guidance_coef, "ddim_steps": config.sampling.n_inference_steps}
     report = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/gom_maze_goals.py " + shlex.join(argv or sys.argv[1:]),
+        "command": f"OMP_NUM_THREADS={torch.get_num_threads()} python benchmarks/gom_maze_goals.py "
+                   + shlex.join(argv or sys.argv[1:]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
                    f"{torch.get_num_threads()} thread(s)",
