@@ -10,6 +10,8 @@ Variants (each in a fresh subprocess, so its memory is its own):
 
 - ``rlkit eager``: ``DecisionTransformer`` (SDPA attention, exact padding mask) + ``DeterministicDTPolicy`` +
   ``TwinQCritic`` + ``ODTTD3Loss`` from ``rlkit.objectives.odt_td3``.
+- ``rlkit eager, every token``: the same with ``state_queries_only=False``: the last block also computes the return
+  and action tokens' outputs, which nothing reads (what TorchRL's and the original's DTs compute).
 - ``rlkit compiled``: the same with ``nn.Module.compile()`` on the online and target DT trunks and critics (compiled
   in place, so state_dict keys and the loss's target copies are unchanged). The first updates pay the compilation;
   it is reported apart.
@@ -50,7 +52,7 @@ STATE_DIM, ACT_DIM = 11, 3  # hopper
 DROPOUT = 0.1
 SIZES = {"batch": 256, "context": 20, "embed": 512, "layers": 4, "heads": 4}  # n_inner = 4 * embed
 
-VARIANTS = ("torchrl DT (HF GPT2) eager", "rlkit eager", "rlkit compiled")
+VARIANTS = ("torchrl DT (HF GPT2) eager", "rlkit eager", "rlkit eager, every token", "rlkit compiled")
 BASELINE = VARIANTS[0]
 
 
@@ -125,7 +127,8 @@ def build_update(variant: str, args: argparse.Namespace):
         trunk = torchrl_trunk(args.embed, args.layers, args.heads)
     else:
         trunk = DecisionTransformer(STATE_DIM, ACT_DIM, embed_dim=args.embed, n_layer=args.layers, n_head=args.heads,
-                                    n_inner=4 * args.embed, dropout=DROPOUT, activation="relu")
+                                    n_inner=4 * args.embed, dropout=DROPOUT, activation="relu",
+                                    state_queries_only=variant != "rlkit eager, every token")
     policy = DeterministicDTPolicy(trunk, ACT_DIM)
     critic = TwinQCritic(STATE_DIM, ACT_DIM, hidden_sizes=(256, 256))
     loss = ODTTD3Loss(policy, critic)

@@ -4,6 +4,10 @@ The mask is boolean (True = may attend), built once per forward and shared by al
 exactly (not with a large negative number as in the original's vendored GPT-2), so the outputs at real positions are
 bit-for-bit independent of the padded content. Every query may also attend to itself: a padded query whose whole
 causal prefix is padding would otherwise have no key left and softmax would return NaN.
+
+``queries`` (a slice of token positions) lets a block compute its outputs at those positions only: keys and values
+still come from every token, so the outputs there are the ones the full block gives (the decision transformer's last
+block needs only its state tokens).
 """
 
 from __future__ import annotations
@@ -44,6 +48,15 @@ def causal_padding_mask(token_mask: torch.Tensor | None, length: int, device: to
     return (causal & token_mask[:, None, None, :]) | eye
 
 
+def query_rows(attn_mask: torch.Tensor | None, queries: slice, length: int, device: torch.device) -> torch.Tensor:
+    """The rows of the attention mask for the query positions ``queries``: ``(B, 1, Lq, L)``, or ``(Lq, L)`` causal
+    rows when ``attn_mask`` is None (``is_causal`` would align a shorter query block to the first keys, not the
+    right ones)."""
+    if attn_mask is not None:
+        return attn_mask[:, :, queries]
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()[queries]
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head self-attention through ``scaled_dot_product_attention`` (fused kernels where torch has them)."""
 
@@ -57,10 +70,22 @@ class CausalSelfAttention(nn.Module):
         self.attn_dropout = dropout
         self.resid_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None, queries: slice | None = None) -> torch.Tensor:
+        """Attention outputs at every position, or with ``queries`` at those positions only (``attn_mask`` then
+        holds the rows of those queries, see ``query_rows``; it is required)."""
         batch, length, width = x.shape
-        # (B, L, 3, H, D) -> three (B, H, L, D) tensors
-        q, k, v = self.qkv(x).view(batch, length, 3, self.n_head, width // self.n_head).permute(2, 0, 3, 1, 4)
+        heads, head_dim = self.n_head, width // self.n_head
+        if queries is None:
+            # (B, L, 3, H, D) -> three (B, H, L, D) tensors
+            q, k, v = self.qkv(x).view(batch, length, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+        else:
+            if attn_mask is None:
+                raise ValueError("CausalSelfAttention: queries need the attention mask rows of those queries")
+            x_q = x[:, queries]
+            q = F.linear(x_q, self.qkv.weight[:width], self.qkv.bias[:width])
+            q = q.view(batch, x_q.shape[1], heads, head_dim).transpose(1, 2)
+            kv = F.linear(x, self.qkv.weight[width:], self.qkv.bias[width:])
+            k, v = kv.view(batch, length, 2, heads, head_dim).permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(
             q,
             k,
@@ -69,7 +94,7 @@ class CausalSelfAttention(nn.Module):
             dropout_p=self.attn_dropout if self.training else 0.0,
             is_causal=attn_mask is None,
         )
-        return self.resid_dropout(self.proj(out.transpose(1, 2).reshape(batch, length, width)))
+        return self.resid_dropout(self.proj(out.transpose(1, 2).reshape(batch, q.shape[2], width)))
 
 
 class TransformerBlock(nn.Module):
@@ -92,8 +117,10 @@ class TransformerBlock(nn.Module):
         """The two layers writing into the residual stream (GPT-2 scales their init by 1/sqrt(2 n_layer))."""
         return self.attn.proj, self.mlp[2]
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        x = x + self.attn(self.ln_attn(x), attn_mask)
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None, queries: slice | None = None) -> torch.Tensor:
+        """The block's outputs at every position, or at ``queries`` only (``attn_mask`` as ``query_rows`` gives)."""
+        residual = x if queries is None else x[:, queries]
+        x = residual + self.attn(self.ln_attn(x), attn_mask, queries)
         return x + self.mlp(self.ln_mlp(x))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rlkit.modules.attention import TransformerBlock, causal_padding_mask, gpt2_init_
+from rlkit.modules.attention import TransformerBlock, causal_padding_mask, gpt2_init_, query_rows
 
 
 def check_window_inputs(
@@ -57,6 +57,11 @@ class DecisionTransformer(nn.Module):
         activation: MLP activation name (``relu`` as the original, ``gelu``, ``gelu_new``, ``silu``, ``tanh``).
         max_timestep: ``None`` for no time information (the original ODT); an int T for a learned embedding of
             timesteps 0..T (larger timesteps share T's embedding, as the original caps them).
+        state_queries_only: compute only what the state tokens' outputs depend on, exactly: the last block computes
+            its queries, attention output and MLP at the state tokens only (keys and values still come from every
+            token), and the last action token, which comes after every state token and so is never attended to,
+            skips the blocks. At the original's sizes that is ~15% fewer FLOPs per forward and backward. False runs
+            every token through every block (for subclasses that read the other tokens' outputs).
 
     Example:
         >>> dt = DecisionTransformer(3, 2, embed_dim=16, n_layer=1, n_head=2)
@@ -79,6 +84,7 @@ class DecisionTransformer(nn.Module):
         dropout: float = 0.1,
         activation: str = "relu",
         max_timestep: int | None = None,
+        state_queries_only: bool = True,
     ) -> None:
         super().__init__()
         for name, value in {"state_dim": state_dim, "act_dim": act_dim, "embed_dim": embed_dim,
@@ -93,6 +99,7 @@ class DecisionTransformer(nn.Module):
         self.act_dim = act_dim
         self.embed_dim = embed_dim
         self.max_timestep = max_timestep
+        self.state_queries_only = state_queries_only
         self.embed_return = nn.Linear(1, embed_dim)
         self.embed_state = nn.Linear(state_dim, embed_dim)
         self.embed_action = nn.Linear(act_dim, embed_dim)
@@ -144,8 +151,22 @@ class DecisionTransformer(nn.Module):
             returns_to_go = torch.where(keep, returns_to_go, 0.0)
             token_mask = mask[:, :, None].expand(batch, length, 3).reshape(batch, 3 * length)
         x = self.embed(states, actions, returns_to_go, timesteps)
+        if self.state_queries_only:
+            return self._state_token_outputs(x, token_mask)
         attn_mask = causal_padding_mask(token_mask, 3 * length, x.device)
         for block in self.blocks:
             x = block(x, attn_mask)
         # the final LayerNorm acts per token, so applying it to the state tokens only is the same and cheaper
         return self.ln_final(x.view(batch, length, 3, self.embed_dim)[:, :, 1])
+
+    def _state_token_outputs(self, x: torch.Tensor, token_mask: torch.Tensor | None) -> torch.Tensor:
+        """The blocks on the tokens ``(B, 3K, E)`` computing only the state tokens' outputs (``state_queries_only``)."""
+        x = x[:, :-1]  # a_K: after every state token, so no output that forward returns can see it
+        token_mask = token_mask[:, :-1] if token_mask is not None else None
+        length = x.shape[1]
+        attn_mask = causal_padding_mask(token_mask, length, x.device)
+        for block in self.blocks[:-1]:
+            x = block(x, attn_mask)
+        state_tokens = slice(1, None, 3)  # R_1, s_1, a_1, R_2, ...: the state tokens sit at 1, 4, 7, ...
+        x = self.blocks[-1](x, query_rows(attn_mask, state_tokens, length, x.device), state_tokens)
+        return self.ln_final(x)

@@ -187,3 +187,40 @@ def test_bad_inputs_name_the_argument():
         DecisionTransformer(S, A, embed_dim=10, n_head=4)
     with pytest.raises(ValueError, match="activation"):
         DecisionTransformer(S, A, embed_dim=8, n_head=2, activation="swishy")
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_state_queries_only_matches_the_full_network_in_outputs_and_gradients(padded):
+    pruned, full = make_dt(n_layer=3), make_dt(n_layer=3, state_queries_only=False)
+    full.load_state_dict(pruned.state_dict())
+    inputs = window(3, 5)
+    if padded:
+        inputs["mask"][0, :2] = False
+        inputs["mask"][1, :4] = False
+    out_pruned, out_full = pruned(**inputs), full(**inputs)
+    torch.testing.assert_close(out_pruned, out_full, atol=1e-5, rtol=1e-5)
+    weights = torch.randn_like(out_full)
+    (out_pruned * weights).sum().backward()
+    (out_full * weights).sum().backward()
+    for (name, p_pruned), p_full in zip(pruned.named_parameters(), full.parameters()):
+        torch.testing.assert_close(p_pruned.grad, p_full.grad, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_state_queries_only_runs_the_last_mlp_on_state_tokens_only():
+    seen = {}
+    for flag in (True, False):
+        dt = make_dt(state_queries_only=flag)
+        dt.blocks[-1].mlp.register_forward_hook(lambda mod, args, out, flag=flag: seen.__setitem__(flag, out.shape))
+        dt.blocks[0].mlp.register_forward_hook(lambda mod, args, out, flag=flag: seen.__setitem__(("first", flag),
+                                                                                                  out.shape))
+        dt(**window(2, 5))
+    assert seen[True] == (2, 5, E) and seen[False] == (2, 15, E)
+    # earlier blocks keep every token that a state token can attend to: all but the last action
+    assert seen[("first", True)] == (2, 14, E)
+
+
+def test_attention_queries_need_their_mask_rows():
+    dt = make_dt()
+    x = torch.randn(2, 6, E)
+    with pytest.raises(ValueError, match="mask rows"):
+        dt.blocks[0].attn(x, None, slice(1, None, 3))
