@@ -73,10 +73,13 @@ def load_dataset(args: Args) -> MetaDataset:
     return dataset
 
 
-def training_trajectories(dataset: MetaDataset, family: TaskFamily, relabel: bool, seed: int) -> list[TensorDict]:
-    """Per-task trajectories (B_i, H, ...): reward-relabelled (BOReL's RR) or the tasks' own."""
+def training_trajectories(
+    dataset: MetaDataset, family: TaskFamily, relabel: bool, seed: int, fraction: float = 1.0
+) -> list[TensorDict]:
+    """Per-task trajectories (B_i, H, ...): reward-relabelled (BOReL's RR, first episodes mixed with probability
+    ``fraction``) or the tasks' own."""
     if relabel:
-        return list(reward_relabel(dataset, family, seed=seed).unbind(0))
+        return list(reward_relabel(dataset, family, fraction=fraction, seed=seed).unbind(0))
     return [dataset.trajectories(i) for i in range(len(dataset))]
 
 

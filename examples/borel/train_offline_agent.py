@@ -60,7 +60,8 @@ def train(args: Args) -> dict[str, Any]:
     family, spec = family_of(args), meta_env_spec(args.env_type)
     dataset = load_dataset(args)
     encoder, reward_decoder, _, settings = load_vae(vae_path(args), args)  # checked before any training
-    trajectories = training_trajectories(dataset, family, args.hindsight_relabelling, args.seed)
+    trajectories = training_trajectories(dataset, family, args.hindsight_relabelling, args.seed,
+                                         args.relabel_fraction)
     check_trajectory_dims(trajectories, settings, str(vae_path(args)))
     transitions = hyper_state_transitions(encoder, trajectories, goal_hits_as_terminals=args.goal_hits_as_terminals)
     agent = build_agent(args, family, hyper_dim_of(settings))

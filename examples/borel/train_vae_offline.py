@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     seed_everything(args.seed)
     family = family_of(args)
     dataset = load_dataset(args)
-    trajectories = training_trajectories(dataset, family, args.hindsight_relabelling, args.seed)
+    trajectories = training_trajectories(dataset, family, args.hindsight_relabelling, args.seed,
+                                         args.relabel_fraction)
     settings = vae_settings(args)
     elbo, history = train_vae(args, trajectories, settings)
     path = vae_path(args)

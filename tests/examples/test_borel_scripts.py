@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from rlkit.data.errors import DatasetError
 from tests.examples.example_modules import example_modules
@@ -106,6 +107,24 @@ def test_vae_for_another_env_type_is_rejected_before_training(scripts, grid_run,
         scripts["train_vae_offline"].main(wrong_data)
     with pytest.raises(FileNotFoundError, match="no VAE checkpoint"):
         scripts["train_offline_agent"].main([*common, "--vae-path", str(tmp_path / "missing.pt")])
+
+
+def test_relabel_fraction_sets_the_share_of_mixed_trajectories(scripts, grid_run):
+    """--relabel-fraction f: a trajectory's first episodes come from another task with probability f (0: all own)."""
+    _, common, *_ = grid_run
+    config, helpers = scripts["config"], scripts["common"]
+    assert config.parse_args(common).relabel_fraction == 1.0
+    with pytest.raises(ValueError, match="--relabel-fraction must be in \\[0, 1\\]"):
+        config.parse_args([*common, "--relabel-fraction", "1.5"])
+    args = config.parse_args(common)
+    dataset, family = helpers.load_dataset(args), helpers.family_of(args)
+    own = [dataset.trajectories(i) for i in range(len(dataset))]
+    for fraction in (0.0, 1.0):
+        mixed = helpers.training_trajectories(dataset, family, True, args.seed, fraction)
+        # per mixed trajectory: is it one of its task's own trajectories?
+        is_own = torch.cat([(m["next_obs"][:, None] == o["next_obs"][None]).flatten(2).all(-1).any(1)
+                            for m, o in zip(mixed, own)])
+        assert bool(is_own.all()) if fraction == 0.0 else not bool(is_own.any())
 
 
 def test_grid_position_decoder_is_stored_and_rebuilt_from_the_checkpoint(scripts, grid_run, tmp_path):
