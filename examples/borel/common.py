@@ -74,7 +74,7 @@ def load_dataset(args: Args) -> MetaDataset:
 
 
 def training_trajectories(
-    dataset: MetaDataset, family: TaskFamily, relabel: bool, seed: int, fraction: float = 1.0
+    dataset: MetaDataset, family: TaskFamily, relabel: bool, seed: int, fraction: float
 ) -> list[TensorDict]:
     """Per-task trajectories (B_i, H, ...): reward-relabelled (BOReL's RR, first episodes mixed with probability
     ``fraction``) or the tasks' own."""
