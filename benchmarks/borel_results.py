@@ -13,7 +13,9 @@ held-out tasks over whole meta-episodes. Outputs under ``--out`` (default benchm
 
     OMP_NUM_THREADS=1 python benchmarks/borel_results.py --seeds 0 1 2
 
-Runs whose ``results_{rr,no_rr}.json`` exist under ``--runs-root`` are read, not run again.
+Runs whose ``results_{rr,no_rr}.json`` exist under ``--runs-root`` are read, not run again. ``--vaes-from ROOT``
+trains only the agents, on the data and belief VAEs of an earlier ``--runs-root`` (for agent ablations such as
+``--extra '--cql-weight 1'``, so that both arms share one belief per seed and condition).
 """
 
 from __future__ import annotations
@@ -47,23 +49,36 @@ ENVS = ("point_robot_sparse", "gridworld")
 ARC_ANGLES = 61
 
 
-def run_argv(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str]) -> list[str]:
+def run_argv(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str],
+             vaes_from: Path | None = None) -> list[str]:
+    """The example's flags for one run; with ``vaes_from``, the data and the VAE come from that earlier runs root."""
     folder = runs_root / env / f"seed_{seed}"
-    return ["--env-type", env, "--seed", str(seed), "--data-seed", str(seed), "--data-dir", str(folder / "data"),
+    source = folder if vaes_from is None else vaes_from / env / f"seed_{seed}"
+    vae = [] if vaes_from is None else ["--vae-path", str(source / f"vae_{'rr' if rr else 'no_rr'}.pt")]
+    return ["--env-type", env, "--seed", str(seed), "--data-seed", str(seed), "--data-dir", str(source / "data"),
             "--run-dir", str(folder), "--hindsight-relabelling", str(rr).lower(), "--progress", "false",
-            *([] if full else ["--small"]), *extra]
+            *vae, *([] if full else ["--small"]), *extra]
 
 
-def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str]) -> dict[str, Any]:
-    """Collect (once per env and seed), train the VAE and the agent; the evaluation record (cached on disk)."""
-    args = parse_args(run_argv(env, seed, rr, runs_root, full, extra))
+def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str],
+            vaes_from: Path | None = None) -> dict[str, Any]:
+    """Collect (once per env and seed), train the VAE (unless ``vaes_from``) and the agent; the evaluation record
+    (cached on disk)."""
+    argv = run_argv(env, seed, rr, runs_root, full, extra, vaes_from)
+    args = parse_args(argv)
     done = common.run_dir(args) / f"results_{common.relabel_tag(args)}.json"
     if done.exists():
         return json.loads(done.read_text())
     start = time.perf_counter()
-    if not (common.data_dir(args)).exists():
-        train_single_agent.collect(args)
-    train_vae_offline.main(run_argv(env, seed, rr, runs_root, full, extra))
+    if vaes_from is None:
+        if not (common.data_dir(args)).exists():
+            train_single_agent.collect(args)
+        train_vae_offline.main(argv)
+    elif not common.vae_path(args).is_file() or not common.data_dir(args).is_dir():
+        raise FileNotFoundError(f"--vaes-from {vaes_from}: no VAE {common.vae_path(args)} or data "
+                                f"{common.data_dir(args)} for {env} seed {seed}; run that root without "
+                                "--vaes-from first")
+    common.run_dir(args).mkdir(parents=True, exist_ok=True)
     record = train_offline_agent.train(args)
     record.pop("results")
     record["seconds"] = time.perf_counter() - start
@@ -71,13 +86,14 @@ def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: l
     return record
 
 
-def belief_reward_map(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str]) -> dict:
+def belief_reward_map(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str],
+                      vaes_from: Path | None = None) -> dict:
     """Predicted reward at ARC_ANGLES goal positions on the semicircle for each step's belief mean, in one held-out
     task, with the agent's trajectory (replays the deterministic evaluation of the saved agent)."""
     from rlkit.agents.belief_agent import BeliefAgent, evaluate_meta_episodes
     from rlkit.envs.meta.registry import meta_env_spec
 
-    args = parse_args(run_argv(env, seed, rr, runs_root, full, extra))
+    args = parse_args(run_argv(env, seed, rr, runs_root, full, extra, vaes_from))
     family, spec = common.family_of(args), meta_env_spec(env)
     encoder, reward_decoder, _, settings = common.load_vae(common.vae_path(args), args)
     agent = common.build_agent(args, family, common.hyper_dim_of(settings))
@@ -176,6 +192,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--full", action="store_true", help="the original's sizes instead of --small (hours)")
     parser.add_argument("--extra", default="", help="more flags for every run, e.g. '--num-iters 40'")
+    parser.add_argument("--vaes-from", type=Path, default=None,
+                        help="train only the agents, on the data and VAEs of this earlier --runs-root")
     options = parser.parse_args(argv)
     extra = shlex.split(options.extra)
     start = time.perf_counter()
@@ -184,14 +202,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         records[env] = {"rr": [], "no_rr": []}
         for seed in options.seeds:
             for rr in (True, False):
-                record = run_one(env, seed, rr, options.runs_root, options.full, extra)
+                record = run_one(env, seed, rr, options.runs_root, options.full, extra, options.vaes_from)
                 records[env]["rr" if rr else "no_rr"].append(record)
                 print(f"{env} seed {seed} {'RR' if rr else 'no RR'}: success per episode "
                       f"{record['evaluation']['success']}", flush=True)
     maps = {}
     if "point_robot_sparse" in options.envs:
         maps = {("rr" if rr else "no_rr"): belief_reward_map("point_robot_sparse", options.seeds[0], rr,
-                                                             options.runs_root, options.full, extra)
+                                                             options.runs_root, options.full, extra,
+                                                             options.vaes_from)
                 for rr in (True, False)}
     markdown = table(records)
     clearly_better = verdict(records)
@@ -203,7 +222,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     options.out.mkdir(parents=True, exist_ok=True)
     plot(records, maps, options.out / "borel_results.png")
     summary = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/borel_results.py " + " ".join(argv or sys.argv[1:]),
+        "command": "OMP_NUM_THREADS=1 python benchmarks/borel_results.py " + shlex.join(argv or sys.argv[1:]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
         "python": platform.python_version(), "torch": torch.__version__, "seconds": time.perf_counter() - start,
         "configuration": "--small" if not options.full else "full", "extra": extra,

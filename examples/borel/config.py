@@ -112,6 +112,12 @@ class Args:
     """Learn SAC's alpha (crashed in the original, bug 6)."""
     double_dqn: bool = False
     """Double-DQN target for the grid agent."""
+    agent_lr_schedule: str = "constant"
+    """The agent's learning rate over training: constant (the original) or cosine (annealed to 0)."""
+    agent_beliefs: str = "relabelled"
+    """With RR, where the agent's beliefs come from: ``relabelled`` encodes each relabelled meta-episode (beliefs
+    consistent with its rewards); ``own`` encodes the stored meta-episodes with their own rewards and then mixes
+    episodes, hyper-states and all (the original's order, docs/borel_rl.md)."""
     cql_weight: float = 0.0
     """CQL penalty weight (0 = plain SAC/DQN as BOReL; the original's ant ablation used 2)."""
     goal_hits_as_terminals: bool = False
@@ -269,6 +275,10 @@ def validate(args: Args) -> None:
     if not 0.0 <= args.gamma <= 1.0 or not 0.0 < args.tau <= 1.0 or args.cql_weight < 0:
         raise ValueError(f"--gamma {args.gamma} (in [0, 1]), --tau {args.tau} (in (0, 1]), "
                          f"--cql-weight {args.cql_weight} (>= 0) out of range")
+    if args.agent_lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"--agent-lr-schedule must be constant or cosine; got {args.agent_lr_schedule!r}")
+    if args.agent_beliefs not in ("relabelled", "own"):
+        raise ValueError(f"--agent-beliefs must be relabelled or own; got {args.agent_beliefs!r}")
     if not 0.0 <= args.relabel_fraction <= 1.0:
         raise ValueError(f"--relabel-fraction must be in [0, 1]; got {args.relabel_fraction}")
     if not args.hidden_sizes or any(size < 1 for size in args.hidden_sizes):

@@ -3,10 +3,11 @@
     python examples/borel/train_offline_agent.py --env-type gridworld --small [--hindsight-relabelling false]
 
 Loads the per-task folders and the VAE checkpoint (both checked against ``--env-type`` before training), relabels
-every stored meta-episode into hyper-states [s, belief mean, belief logvar] (with RR, of the relabelled data, as the
-original), trains ``--num-iters`` x ``--rl-updates-per-iter`` updates of ``--meta-batch`` tasks x ``--batch-size``
-transitions, and evaluates deterministically on ``--num-eval-tasks`` held-out tasks: the return and success of each
-episode of the meta-episode, the belief carried across them. Results: RUN_DIR/results_{rr,no_rr}.json.
+every stored meta-episode into hyper-states [s, belief mean, belief logvar] (with RR, of the relabelled data; with
+``--agent-beliefs own`` the stored meta-episodes are encoded first and then mixed, the original's order), trains
+``--num-iters`` x ``--rl-updates-per-iter`` updates of ``--meta-batch`` tasks x ``--batch-size`` transitions, and
+evaluates deterministically on ``--num-eval-tasks`` held-out tasks: the return and success of each episode of the
+meta-episode, the belief carried across them. Results: RUN_DIR/results_{rr,no_rr}.json.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from config import Args, parse_args  # noqa: E402
 
 from rlkit.agents.belief_agent import BeliefAgent, MetaEpisodeResults, evaluate_meta_episodes  # noqa: E402
 from rlkit.agents.hyper_state_rl import hyper_state_transitions, train_hyper_state_agent  # noqa: E402
+from rlkit.data.own_belief_hyper_states import own_belief_hyper_states  # noqa: E402
 from rlkit.envs.meta.registry import meta_env_spec  # noqa: E402
 from rlkit.trainers.progress import progress_bar  # noqa: E402
 from rlkit.trainers.seeding import seed_everything  # noqa: E402
@@ -63,7 +65,11 @@ def train(args: Args) -> dict[str, Any]:
     trajectories = training_trajectories(dataset, family, args.hindsight_relabelling, args.seed,
                                          args.relabel_fraction)
     check_trajectory_dims(trajectories, settings, str(vae_path(args)))
-    transitions = hyper_state_transitions(encoder, trajectories, goal_hits_as_terminals=args.goal_hits_as_terminals)
+    states = None
+    if args.hindsight_relabelling and args.agent_beliefs == "own":
+        states = own_belief_hyper_states(encoder, dataset, trajectories, reset_on_terminal=args.goal_hits_as_terminals)
+    transitions = hyper_state_transitions(encoder, trajectories, goal_hits_as_terminals=args.goal_hits_as_terminals,
+                                          states=states)
     agent = build_agent(args, family, hyper_dim_of(settings))
     eval_tasks = held_out_tasks(family, dataset.tasks, args.num_eval_tasks, args.seed)
     belief_agent = BeliefAgent(encoder, agent, family.num_actions)
@@ -84,7 +90,8 @@ def train(args: Args) -> dict[str, Any]:
     generator = torch.Generator().manual_seed(args.seed)
     train_hyper_state_agent(agent, transitions, iterations=args.num_iters,
                             updates_per_iteration=args.rl_updates_per_iter, meta_batch=args.meta_batch,
-                            batch_size=args.batch_size, generator=generator, on_iteration=on_iteration)
+                            batch_size=args.batch_size, generator=generator, on_iteration=on_iteration,
+                            lr_schedule=args.agent_lr_schedule)
     bar.close()
     results = evaluate()
     out = run_dir(args)

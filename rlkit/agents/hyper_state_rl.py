@@ -12,6 +12,7 @@ data), and time-limit ends never cut bootstrapping. ``goal_hits_as_terminals=Tru
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from tensordict import TensorDict
 from torch import nn
 
 from rlkit.data.errors import DatasetError
-from rlkit.data.hyper_states import relabel_hyper_states
+from rlkit.data.hyper_states import HyperStates, relabel_hyper_states
 from rlkit.data.keys import ACTION, NEXT_OBS, OBS, REWARD, TERMINATED
 from rlkit.data.task_folders import T_ACTION, T_GOAL_REACHED, T_NEXT_OBS, T_OBS, T_REWARD, T_TERMINATED
 from rlkit.trainers.guards import check_finite
@@ -85,13 +86,18 @@ def hyper_state_transitions(
     *,
     goal_hits_as_terminals: bool = False,
     chunk_size: int = 4096,
+    states: Sequence[HyperStates] | None = None,
 ) -> TaskTransitions:
     """Relabel every task's trajectories with the frozen ``encoder`` and flatten them into :class:`TaskTransitions`.
 
     trajectories: one TensorDict per task, batch [B_i], entries (B_i, H, ...) with the keys of
     ``rlkit.data.task_folders.TRAJECTORY_KEYS`` (whole meta-episodes from their first step).
     goal_hits_as_terminals: the original's bug 4 (goal hits stop bootstrapping and reset the belief).
+    states: hyper-states computed elsewhere, one (B_i, H, D) pair per task (e.g.
+    ``rlkit.data.own_belief_hyper_states``); then the encoder is not run.
     """
+    if states is not None and len(states) != len(trajectories):
+        raise ValueError(f"{len(states)} hyper-state sets for {len(trajectories)} tasks; expected one per task")
     per_task = []
     reference: dict[str, tuple[int, ...]] = {}
     for index, traj in enumerate(trajectories):
@@ -104,12 +110,18 @@ def hyper_state_transitions(
         terminated = traj.get(T_TERMINATED).bool()
         if goal_hits_as_terminals:
             terminated = terminated | traj.get(T_GOAL_REACHED).bool()
-        states = relabel_hyper_states(encoder, obs, action, reward, next_obs, terminals=terminated,
-                                      reset_on_terminal=goal_hits_as_terminals, chunk_size=chunk_size)
+        if states is None:
+            hyper = relabel_hyper_states(encoder, obs, action, reward, next_obs, terminals=terminated,
+                                         reset_on_terminal=goal_hits_as_terminals, chunk_size=chunk_size)
+        else:
+            hyper = states[index]
+            if hyper.obs.shape[:2] != obs.shape[:2] or hyper.next_obs.shape != hyper.obs.shape:
+                raise DatasetError(f"task {index}: given hyper-states of shape {tuple(hyper.obs.shape)} / "
+                                   f"{tuple(hyper.next_obs.shape)}; expected ({obs.shape[0]}, {obs.shape[1]}, D) both")
         flat = lambda x: x.reshape(-1, *x.shape[2:])
         per_task.append(TensorDict({
-            OBS: flat(states.obs), ACTION: flat(action), REWARD: flat(reward),
-            NEXT_OBS: flat(states.next_obs), TERMINATED: flat(terminated.reshape(*reward.shape)),
+            OBS: flat(hyper.obs), ACTION: flat(action), REWARD: flat(reward),
+            NEXT_OBS: flat(hyper.next_obs), TERMINATED: flat(terminated.reshape(*reward.shape)),
         }, batch_size=[obs.shape[0] * obs.shape[1]]))
     return TaskTransitions.from_tasks(per_task)
 
@@ -124,17 +136,30 @@ def train_hyper_state_agent(
     batch_size: int = 256,
     generator: torch.Generator | None = None,
     on_iteration: Callable[[int, dict[str, float]], Any] | None = None,
+    lr_schedule: str = "constant",
 ) -> dict[str, float]:
     """BOReL's offline loop: ``iterations`` x ``updates_per_iteration`` updates on task x transition batches.
 
     ``on_iteration(iteration, mean_metrics)`` is called after each iteration (logging, evaluation, checkpoints).
+    ``lr_schedule="cosine"`` anneals every optimiser the agent holds as an attribute from its learning rate to 0 over
+    the run (the original keeps it constant), so the final policy is not one draw from an oscillating curve.
     Returns the last iteration's mean metrics.
     """
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine'; got {lr_schedule!r}")
+    total = max(iterations * updates_per_iteration, 1)
+    cosine = lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))  # noqa: E731
+    optimizers = [value for value in vars(agent).values() if isinstance(value, torch.optim.Optimizer)]
+    if lr_schedule == "cosine" and not optimizers:
+        raise ValueError(f"lr_schedule='cosine': {type(agent).__name__} holds no torch.optim.Optimizer attribute")
+    schedulers = [torch.optim.lr_scheduler.LambdaLR(o, cosine) for o in optimizers] if lr_schedule == "cosine" else []
     summary: dict[str, float] = {}
     for iteration in range(iterations):
         totals: dict[str, torch.Tensor] = {}
         for _ in range(updates_per_iteration):
             metrics = agent.update(transitions.sample(meta_batch, batch_size, generator))
+            for scheduler in schedulers:
+                scheduler.step()
             for name, value in metrics.items():
                 totals[name] = totals.get(name, 0.0) + value.detach().float()
         check_finite(totals, (iteration + 1) * updates_per_iteration)  # a non-finite step makes its sum non-finite

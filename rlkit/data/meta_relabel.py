@@ -13,7 +13,9 @@ trajectories contain behaviour of other tasks' agents, for the VAE's data only:
   policy in task i's env, so they also carry task i's dynamics (wind), which RR cannot fake.
 
 Both return a TensorDict of batch [T, B] (task, trajectory) with the keys of ``task_folders.TRAJECTORY_KEYS``,
-plus ``source_task`` (T, B, E) (which task's data or policy filled each episode) and ``replaced`` (T, B, E).
+plus ``source_task`` (T, B, E) (which task's data or policy filled each episode) and ``replaced`` (T, B, E);
+``reward_relabel`` also gives ``source_trajectory`` (T, B, E), the stored trajectory of ``source_task`` each episode
+was copied from (so per-trajectory quantities, such as the original's beliefs, can follow the episodes).
 ``MetaDataset.from_trajectories(list(out.unbind(0)), ...)`` makes a dataset of it again.
 """
 
@@ -42,7 +44,7 @@ from rlkit.data.task_folders import (
 
 RewardFn = Callable[[Any, Any, Any, Any], Any]
 Policy = Callable[[torch.Tensor], Any]
-SOURCE_TASK, REPLACED = "source_task", "replaced"
+SOURCE_TASK, SOURCE_TRAJECTORY, REPLACED = "source_task", "source_trajectory", "replaced"
 _STEP_KEYS = (T_OBS, T_ACTION, T_REWARD, T_NEXT_OBS, T_DONE, T_TERMINATED, T_GOAL_REACHED)
 
 
@@ -196,6 +198,7 @@ def reward_relabel(
     out.set(T_GOAL_REACHED, torch.where(spliced, hit, out.get(T_GOAL_REACHED)))
     out.set(T_TASK, task.clone())
     out.set(SOURCE_TASK, source_task)
+    out.set(SOURCE_TRAJECTORY, source_row)
     out.set(REPLACED, replaced)
     return out
 

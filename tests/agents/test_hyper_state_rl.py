@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from tensordict import TensorDict
@@ -234,3 +236,23 @@ def test_train_loop_calls_back_per_iteration_and_stops_on_non_finite():
     bad = TaskTransitions.from_tasks([_transitions(obs, torch.zeros(n, 1), torch.full((n, 1), float("nan")), obs)])
     with pytest.raises(NonFiniteLossError):
         train_hyper_state_agent(agent, bad, iterations=1, updates_per_iteration=2, meta_batch=1, batch_size=4)
+
+
+def test_cosine_schedule_anneals_every_optimiser_to_zero():
+    n = 16
+    obs = torch.randn(n, 1)
+    data = TaskTransitions.from_tasks([_transitions(obs, torch.rand(n, 1) * 2 - 1, torch.ones(n, 1), obs)] * 2)
+    agent = OfflineSAC(1, 1, (8,), actor_lr=1e-3, critic_lr=2e-3)
+    rates = []
+    train_hyper_state_agent(agent, data, iterations=4, updates_per_iteration=2, meta_batch=2, batch_size=4,
+                            lr_schedule="cosine", on_iteration=lambda i, m: rates.append(
+                                (agent.actor_optim.param_groups[0]["lr"], agent.critic_optim.param_groups[0]["lr"])))
+    # after 2, 4, 6, 8 of 8 updates: base * (1 + cos(pi * k / 8)) / 2
+    expected = [0.5 * (1 + math.cos(math.pi * k / 8)) for k in (2, 4, 6, 8)]
+    assert [r[0] for r in rates] == pytest.approx([1e-3 * f for f in expected], abs=1e-12)
+    assert [r[1] for r in rates] == pytest.approx([2e-3 * f for f in expected], abs=1e-12)
+    constant = OfflineSAC(1, 1, (8,), actor_lr=1e-3)
+    train_hyper_state_agent(constant, data, iterations=2, updates_per_iteration=2, meta_batch=2, batch_size=4)
+    assert constant.actor_optim.param_groups[0]["lr"] == 1e-3
+    with pytest.raises(ValueError, match="lr_schedule must be 'constant' or 'cosine'; got 'linear'"):
+        train_hyper_state_agent(agent, data, iterations=1, updates_per_iteration=1, lr_schedule="linear")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import torch
+from tensordict import TensorDict
+
+from rlkit.data.task_folders import MetaDataset, default_task_names
 
 RADIUS = 0.15
 
@@ -90,3 +93,25 @@ def write_toy_folder(folder, arrays: dict[str, np.ndarray]) -> None:
     folder.mkdir(parents=True)
     for name, value in arrays.items():
         np.save(folder / f"{name}.npy", value)
+
+
+GOALS = (-0.6, 0.0, 0.7)
+
+
+def toy_dataset(episodes_per_task=2, meta_episodes=(4, 6, 5), goals=GOALS):
+    """Stored meta-episodes of the toy family (episodes of 5 steps), one trajectory set per goal."""
+    rng = np.random.default_rng(1)
+    horizon = 5 * episodes_per_task
+    trajectories = []
+    for goal, count in zip(goals, meta_episodes):
+        rows = toy_rows(goal, count, rng, horizon)
+        cut = {k: torch.from_numpy(v).reshape(count, horizon, -1) for k, v in rows.items()}
+        done = torch.zeros(count, horizon, 1, dtype=torch.bool)
+        done[:, 4::5] = True
+        trajectories.append(TensorDict({
+            "obs": cut["obs"], "action": cut["actions"], "reward": cut["rewards"], "next_obs": cut["next_obs"],
+            "done": done, "terminated": torch.zeros_like(done), "goal_reached": cut["terminals"] > 0,
+            "task": torch.full((count, 1), goal),
+        }, batch_size=[count]))
+    names = default_task_names(np.array(goals).reshape(-1, 1))
+    return MetaDataset.from_trajectories(trajectories, names, 5, episodes_per_task)

@@ -1,32 +1,10 @@
-import numpy as np
 import pytest
 import torch
-from tensordict import TensorDict
 
 from rlkit.data.errors import DatasetError
 from rlkit.data.meta_relabel import original_semicircle_reward, policy_replay, reward_relabel
-from rlkit.data.task_folders import MetaDataset, default_task_names
-from tests.data.meta_toy import ToyFamily, toy_rows
-
-GOALS = (-0.6, 0.0, 0.7)
-
-
-def toy_dataset(episodes_per_task=2, meta_episodes=(4, 6, 5), goals=GOALS):
-    rng = np.random.default_rng(1)
-    horizon = 5 * episodes_per_task
-    trajectories = []
-    for goal, count in zip(goals, meta_episodes):
-        rows = toy_rows(goal, count, rng, horizon)
-        cut = {k: torch.from_numpy(v).reshape(count, horizon, -1) for k, v in rows.items()}
-        done = torch.zeros(count, horizon, 1, dtype=torch.bool)
-        done[:, 4::5] = True
-        trajectories.append(TensorDict({
-            "obs": cut["obs"], "action": cut["actions"], "reward": cut["rewards"], "next_obs": cut["next_obs"],
-            "done": done, "terminated": torch.zeros_like(done), "goal_reached": cut["terminals"] > 0,
-            "task": torch.full((count, 1), goal),
-        }, batch_size=[count]))
-    names = default_task_names(np.array(goals).reshape(-1, 1))
-    return MetaDataset.from_trajectories(trajectories, names, 5, episodes_per_task)
+from rlkit.data.task_folders import MetaDataset
+from tests.data.meta_toy import GOALS, ToyFamily, toy_dataset
 
 
 def owner_of(dataset, actions):

@@ -63,6 +63,10 @@ def test_out_of_range_values_name_the_flag(scripts):
         scripts["config"].parse_args(["--num-iters", "0"])
     with pytest.raises(ValueError, match="--gamma"):
         scripts["config"].parse_args(["--gamma", "1.5"])
+    with pytest.raises(ValueError, match="--agent-beliefs must be relabelled or own; got 'mine'"):
+        scripts["config"].parse_args(["--agent-beliefs", "mine"])
+    with pytest.raises(ValueError, match="--agent-lr-schedule must be constant or cosine; got 'step'"):
+        scripts["config"].parse_args(["--agent-lr-schedule", "step"])
 
 
 # ------------------------------------------------------------------------------------------------------ end to end
@@ -125,6 +129,15 @@ def test_relabel_fraction_sets_the_share_of_mixed_trajectories(scripts, grid_run
         is_own = torch.cat([(m["next_obs"][:, None] == o["next_obs"][None]).flatten(2).all(-1).any(1)
                             for m, o in zip(mixed, own)])
         assert bool(is_own.all()) if fraction == 0.0 else not bool(is_own.any())
+
+
+def test_agent_on_the_originals_own_beliefs_trains_and_reports(scripts, grid_run, tmp_path):
+    """--agent-beliefs own (the original's order: encode the stored data, then mix) runs end to end on the grid."""
+    root, common, *_ = grid_run
+    record = scripts["train_offline_agent"].main([*common, "--agent-beliefs", "own", "--run-dir", str(tmp_path),
+                                                  "--vae-path", str(root / "run" / "vae_rr.pt")])
+    assert record["args"]["agent_beliefs"] == "own"
+    assert len(record["evaluation"]["success"]) == 4 and (tmp_path / "results_rr.json").is_file()
 
 
 def test_grid_position_decoder_is_stored_and_rebuilt_from_the_checkpoint(scripts, grid_run, tmp_path):

@@ -1,0 +1,70 @@
+"""The original BOReL's hyper-states for reward-relabelled agent data: beliefs of the stored meta-episodes, then mixed.
+
+BOReL's offline agent (its ``load_buffer``) encodes every stored meta-episode as it was collected, its own task's
+rewards included, and only then applies reward relabelling to those hyper-state transitions: the first episode of a
+meta-episode is swapped for another task's, hyper-states and all, and only its rewards are recomputed. Every
+second episode therefore keeps the belief its own task's first episode produced, so the agent sees many episode
+starts with a belief already sharp on the goal, each followed by a return to that goal.
+
+Encoding the relabelled meta-episode instead (rlkit's ``agent_beliefs="relabelled"``) keeps beliefs consistent with
+the relabelled rewards, but a sharp belief at the start of episode 2 then occurs only where another task's first
+episode happened to pass the goal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from tensordict import TensorDictBase
+from torch import nn
+
+from rlkit.data.errors import DatasetError
+from rlkit.data.hyper_states import HyperStates, relabel_hyper_states
+from rlkit.data.meta_relabel import SOURCE_TASK, SOURCE_TRAJECTORY
+from rlkit.data.task_folders import T_ACTION, T_NEXT_OBS, T_OBS, T_REWARD, T_TERMINATED, MetaDataset
+
+
+def own_belief_hyper_states(
+    encoder: nn.Module,
+    dataset: MetaDataset,
+    relabelled: Sequence[TensorDictBase],
+    *,
+    reset_on_terminal: bool = False,
+    chunk_size: int = 4096,
+) -> list[HyperStates]:
+    """Per target task, hyper-states (B, H, D) of its relabelled meta-episodes, each episode's taken from the stored
+    meta-episode it was copied from (encoded with that task's own rewards).
+
+    dataset: the stored data the relabelling drew from. relabelled: one TensorDict per task, batch [B], from
+    ``rlkit.data.meta_relabel.reward_relabel(dataset, ...)`` (its ``source_task`` and ``source_trajectory``).
+    reset_on_terminal: the original's bug 4 in the encoding (see ``relabel_hyper_states``).
+    """
+    if len(relabelled) != len(dataset):
+        raise DatasetError(f"{len(relabelled)} relabelled tasks for a dataset of {len(dataset)}; expected one each")
+    own, offsets = [], [0]
+    for j in range(len(dataset)):
+        traj = dataset.trajectories(j)
+        terminals = traj.get(T_TERMINATED).bool() if reset_on_terminal else None
+        states = relabel_hyper_states(encoder, *(traj.get(k).float() for k in (T_OBS, T_ACTION, T_REWARD, T_NEXT_OBS)),
+                                      terminals=terminals, reset_on_terminal=reset_on_terminal, chunk_size=chunk_size)
+        own.append(states)
+        offsets.append(offsets[-1] + states.obs.shape[0])
+    all_obs = torch.cat([s.obs for s in own])  # (sum B_j, H, D)
+    all_next = torch.cat([s.next_obs for s in own])
+    start = torch.tensor(offsets[:-1])
+    length, horizon = dataset.episode_length, dataset.horizon
+    out = []
+    for index, td in enumerate(relabelled):
+        missing = [key for key in (SOURCE_TASK, SOURCE_TRAJECTORY) if td.get(key, None) is None]
+        if missing:
+            raise DatasetError(f"relabelled task {index} has no {missing}; expected the output of reward_relabel")
+        rows = start[td.get(SOURCE_TASK)] + td.get(SOURCE_TRAJECTORY)  # (B, E): a row of all_obs per episode
+        obs, next_obs = all_obs.new_empty((rows.shape[0], horizon, all_obs.shape[-1])), all_next.new_empty(
+            (rows.shape[0], horizon, all_next.shape[-1]))
+        for episode in range(rows.shape[1]):
+            steps = slice(episode * length, (episode + 1) * length)
+            obs[:, steps] = all_obs[rows[:, episode], steps]
+            next_obs[:, steps] = all_next[rows[:, episode], steps]
+        out.append(HyperStates(obs, next_obs))
+    return out
