@@ -67,7 +67,8 @@ def train(args: Args) -> dict[str, Any]:
     check_trajectory_dims(trajectories, settings, str(vae_path(args)))
     states = None
     if args.hindsight_relabelling and args.agent_beliefs == "own":
-        states = own_belief_hyper_states(encoder, dataset, trajectories, reset_on_terminal=args.goal_hits_as_terminals)
+        states = own_belief_hyper_states(encoder, dataset, trajectories,
+                                         goal_hits_as_terminals=args.goal_hits_as_terminals)
     transitions = hyper_state_transitions(encoder, trajectories, goal_hits_as_terminals=args.goal_hits_as_terminals,
                                           states=states)
     agent = build_agent(args, family, hyper_dim_of(settings))

@@ -142,7 +142,8 @@ def train_hyper_state_agent(
 
     ``on_iteration(iteration, mean_metrics)`` is called after each iteration (logging, evaluation, checkpoints).
     ``lr_schedule="cosine"`` anneals every optimiser the agent holds as an attribute from its learning rate to 0 over
-    the run (the original keeps it constant), so the final policy is not one draw from an oscillating curve.
+    the run (the original keeps it constant); on the small semi-circle it did worse than constant
+    (benchmarks/results/borel_agent_data.md).
     Returns the last iteration's mean metrics.
     """
     if lr_schedule not in ("constant", "cosine"):

@@ -2,7 +2,7 @@
 
 When each task's data come from that task's own agent, the belief VAE can tell tasks apart by *behaviour* (where
 the agent goes) instead of by rewards, and its beliefs fail on a new task. Both transforms make every task's
-trajectories contain behaviour of other tasks' agents, for the VAE's data only:
+trajectories contain behaviour of other tasks' agents (the VAE's data; with RR also the agent's, as the original):
 
 * ``reward_relabel`` (RR): for each task i, trajectories are drawn with replacement from i's data; in each, the
   first half of the episodes (episode 1 of 2; episodes 1 and 2 of 4 in the grid) are each replaced by the same

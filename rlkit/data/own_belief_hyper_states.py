@@ -6,9 +6,11 @@ meta-episode is swapped for another task's, hyper-states and all, and only its r
 second episode therefore keeps the belief its own task's first episode produced, so the agent sees many episode
 starts with a belief already sharp on the goal, each followed by a return to that goal.
 
-Encoding the relabelled meta-episode instead (rlkit's ``agent_beliefs="relabelled"``) keeps beliefs consistent with
-the relabelled rewards, but a sharp belief at the start of episode 2 then occurs only where another task's first
-episode happened to pass the goal.
+Encoding the relabelled meta-episode instead (rlkit's default, ``--agent-beliefs relabelled``) keeps beliefs
+consistent with the relabelled rewards, but a sharp belief at the start of episode 2 then occurs only where another
+task's first episode happened to pass the goal. A swapped first episode here carries a belief built from the donor's
+rewards next to the target's reward labels; at the small sizes this order did far worse than rlkit's
+(benchmarks/results/borel_agent_data.md), so it is an option, not the default.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from torch import nn
 from rlkit.data.errors import DatasetError
 from rlkit.data.hyper_states import HyperStates, relabel_hyper_states
 from rlkit.data.meta_relabel import SOURCE_TASK, SOURCE_TRAJECTORY
-from rlkit.data.task_folders import T_ACTION, T_NEXT_OBS, T_OBS, T_REWARD, T_TERMINATED, MetaDataset
+from rlkit.data.task_folders import (
+    T_ACTION,
+    T_GOAL_REACHED,
+    T_NEXT_OBS,
+    T_OBS,
+    T_REWARD,
+    T_TERMINATED,
+    MetaDataset,
+)
 
 
 def own_belief_hyper_states(
@@ -30,7 +40,7 @@ def own_belief_hyper_states(
     dataset: MetaDataset,
     relabelled: Sequence[TensorDictBase],
     *,
-    reset_on_terminal: bool = False,
+    goal_hits_as_terminals: bool = False,
     chunk_size: int = 4096,
 ) -> list[HyperStates]:
     """Per target task, hyper-states (B, H, D) of its relabelled meta-episodes, each episode's taken from the stored
@@ -38,16 +48,18 @@ def own_belief_hyper_states(
 
     dataset: the stored data the relabelling drew from. relabelled: one TensorDict per task, batch [B], from
     ``rlkit.data.meta_relabel.reward_relabel(dataset, ...)`` (its ``source_task`` and ``source_trajectory``).
-    reset_on_terminal: the original's bug 4 in the encoding (see ``relabel_hyper_states``).
+    goal_hits_as_terminals: the original's bug 4 in the encoding, the belief reset at goal hits (as
+    ``hyper_state_transitions``).
     """
     if len(relabelled) != len(dataset):
         raise DatasetError(f"{len(relabelled)} relabelled tasks for a dataset of {len(dataset)}; expected one each")
     own, offsets = [], [0]
     for j in range(len(dataset)):
         traj = dataset.trajectories(j)
-        terminals = traj.get(T_TERMINATED).bool() if reset_on_terminal else None
+        terminals = traj.get(T_TERMINATED).bool() | traj.get(T_GOAL_REACHED).bool() if goal_hits_as_terminals else None
         states = relabel_hyper_states(encoder, *(traj.get(k).float() for k in (T_OBS, T_ACTION, T_REWARD, T_NEXT_OBS)),
-                                      terminals=terminals, reset_on_terminal=reset_on_terminal, chunk_size=chunk_size)
+                                      terminals=terminals, reset_on_terminal=goal_hits_as_terminals,
+                                      chunk_size=chunk_size)
         own.append(states)
         offsets.append(offsets[-1] + states.obs.shape[0])
     all_obs = torch.cat([s.obs for s in own])  # (sum B_j, H, D)

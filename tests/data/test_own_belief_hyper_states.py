@@ -85,3 +85,17 @@ def test_bad_inputs_are_named():
     stored = [dataset.trajectories(i) for i in range(len(dataset))]
     with pytest.raises(DatasetError, match="relabelled task 0 has no"):
         own_belief_hyper_states(encoder, dataset, stored)
+
+
+def test_goal_hits_as_terminals_resets_the_belief_at_goal_hits_like_the_original():
+    dataset, encoder = toy_dataset(), _encoder()
+    relabelled = list(reward_relabel(dataset, ToyFamily, num_trajectories=4, fraction=0.0, seed=1).unbind(0))
+    states = own_belief_hyper_states(encoder, dataset, relabelled, goal_hits_as_terminals=True)
+    plain = own_belief_hyper_states(encoder, dataset, relabelled)
+    assert any(td["goal_reached"].any() for td in relabelled)  # the toy data do hit goals
+    for state, td in zip(states, relabelled):
+        hits = td["goal_reached"].squeeze(-1) | td["terminated"].squeeze(-1)
+        expected = relabel_hyper_states(encoder, *(td.get(k).float() for k in KEYS), terminals=hits,
+                                        reset_on_terminal=True)
+        torch.testing.assert_close(state.obs, expected.obs)
+    assert any(not torch.allclose(s.obs, p.obs) for s, p in zip(states, plain))
