@@ -23,34 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import borel_results  # noqa: E402
 
-from rlkit.agents.belief_agent import BeliefAgent, evaluate_meta_episodes  # noqa: E402
-from rlkit.envs.meta.registry import meta_env_spec  # noqa: E402
 from rlkit.utils.atomic import atomic_write_text  # noqa: E402
 
 
 def reevaluate(env: str, seed: int, rr: bool, runs_root: Path, tasks: int, extra: list[str],
                vaes_from: Path | None) -> list[float]:
     """Per-episode success of the run's saved agent on ``tasks`` held-out tasks."""
-    common = borel_results.common
     argv = borel_results.run_argv(env, seed, rr, runs_root, False, [*extra, "--num-eval-tasks", str(tasks)],
                                   vaes_from)
-    args = borel_results.parse_args(argv)
-    agent_path = common.run_dir(args) / f"agent_{common.relabel_tag(args)}.pt"
-    if not agent_path.is_file():
-        raise FileNotFoundError(f"no saved agent {agent_path}; train the run with borel_results.py first")
-    family, spec = common.family_of(args), meta_env_spec(env)
-    encoder, _, _, settings = common.load_vae(common.vae_path(args), args)
-    agent = common.build_agent(args, family, common.hyper_dim_of(settings))
-    agent.load_state_dict(torch.load(agent_path)["agent"])
-    held_out = common.held_out_tasks(family, common.load_dataset(args).tasks, tasks, args.seed)
-    results = evaluate_meta_episodes(BeliefAgent(encoder, agent, family.num_actions), family, held_out,
-                                     spec.episodes_per_task, seed=args.seed)
+    results, _, _ = borel_results.evaluate_saved_run(borel_results.parse_args(argv), tasks)
     return [float(x) for x in results.summary()["success"]]
 
 

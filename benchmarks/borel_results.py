@@ -86,21 +86,31 @@ def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: l
     return record
 
 
+def evaluate_saved_run(args: Any, num_tasks: int) -> tuple[Any, torch.nn.Module, np.ndarray]:
+    """The saved agent and VAE of the run ``args`` names, evaluated deterministically on the first ``num_tasks`` of
+    its held-out tasks: (MetaEpisodeResults, reward decoder, tasks)."""
+    from rlkit.agents.belief_agent import BeliefAgent, evaluate_meta_episodes
+    from rlkit.envs.meta.registry import meta_env_spec
+
+    agent_path = common.run_dir(args) / f"agent_{common.relabel_tag(args)}.pt"
+    if not agent_path.is_file():
+        raise FileNotFoundError(f"no saved agent {agent_path}; train the run with borel_results.py first")
+    family, spec = common.family_of(args), meta_env_spec(args.env_type)
+    encoder, reward_decoder, _, settings = common.load_vae(common.vae_path(args), args)
+    agent = common.build_agent(args, family, common.hyper_dim_of(settings))
+    agent.load_state_dict(torch.load(agent_path)["agent"])
+    tasks = common.held_out_tasks(family, common.load_dataset(args).tasks, args.num_eval_tasks, args.seed)[:num_tasks]
+    results = evaluate_meta_episodes(BeliefAgent(encoder, agent, family.num_actions), family, tasks,
+                                     spec.episodes_per_task, seed=args.seed)
+    return results, reward_decoder, tasks
+
+
 def belief_reward_map(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str],
                       vaes_from: Path | None = None) -> dict:
     """Predicted reward at ARC_ANGLES goal positions on the semicircle for each step's belief mean, in one held-out
     task, with the agent's trajectory (replays the deterministic evaluation of the saved agent)."""
-    from rlkit.agents.belief_agent import BeliefAgent, evaluate_meta_episodes
-    from rlkit.envs.meta.registry import meta_env_spec
-
     args = parse_args(run_argv(env, seed, rr, runs_root, full, extra, vaes_from))
-    family, spec = common.family_of(args), meta_env_spec(env)
-    encoder, reward_decoder, _, settings = common.load_vae(common.vae_path(args), args)
-    agent = common.build_agent(args, family, common.hyper_dim_of(settings))
-    agent.load_state_dict(torch.load(common.run_dir(args) / f"agent_{common.relabel_tag(args)}.pt")["agent"])
-    dataset = common.load_dataset(args)
-    task = common.held_out_tasks(family, dataset.tasks, args.num_eval_tasks, args.seed)[:1]
-    results = evaluate_meta_episodes(BeliefAgent(encoder, agent), family, task, spec.episodes_per_task, seed=args.seed)
+    results, reward_decoder, task = evaluate_saved_run(args, 1)
     angles = np.linspace(0.0, np.pi, ARC_ANGLES)
     arc = torch.tensor(np.stack([np.cos(angles), np.sin(angles)], -1), dtype=torch.float32)  # (A, 2)
     means = torch.as_tensor(results.means[0], dtype=torch.float32)  # (S+1, L)

@@ -65,18 +65,16 @@ def own_belief_hyper_states(
     all_obs = torch.cat([s.obs for s in own])  # (sum B_j, H, D)
     all_next = torch.cat([s.next_obs for s in own])
     start = torch.tensor(offsets[:-1])
-    length, horizon = dataset.episode_length, dataset.horizon
+    episodes = dataset.episodes_per_task
+    by_episode = lambda x: x.reshape(x.shape[0], episodes, dataset.episode_length, x.shape[-1])  # noqa: E731
+    all_obs, all_next = by_episode(all_obs), by_episode(all_next)  # (sum B_j, E, L, D)
+    episode = torch.arange(episodes)
     out = []
     for index, td in enumerate(relabelled):
         missing = [key for key in (SOURCE_TASK, SOURCE_TRAJECTORY) if td.get(key, None) is None]
         if missing:
             raise DatasetError(f"relabelled task {index} has no {missing}; expected the output of reward_relabel")
         rows = start[td.get(SOURCE_TASK)] + td.get(SOURCE_TRAJECTORY)  # (B, E): a row of all_obs per episode
-        obs, next_obs = all_obs.new_empty((rows.shape[0], horizon, all_obs.shape[-1])), all_next.new_empty(
-            (rows.shape[0], horizon, all_next.shape[-1]))
-        for episode in range(rows.shape[1]):
-            steps = slice(episode * length, (episode + 1) * length)
-            obs[:, steps] = all_obs[rows[:, episode], steps]
-            next_obs[:, steps] = all_next[rows[:, episode], steps]
-        out.append(HyperStates(obs, next_obs))
+        # episode e of output row b is episode e of stored row rows[b, e]: (B, E, L, D) -> (B, H, D)
+        out.append(HyperStates(all_obs[rows, episode].flatten(1, 2), all_next[rows, episode].flatten(1, 2)))
     return out

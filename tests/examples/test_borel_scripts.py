@@ -138,6 +138,9 @@ def test_agent_on_the_originals_own_beliefs_trains_and_reports(scripts, grid_run
                                                   "--vae-path", str(root / "run" / "vae_rr.pt")])
     assert record["args"]["agent_beliefs"] == "own"
     assert len(record["evaluation"]["success"]) == 4 and (tmp_path / "results_rr.json").is_file()
+    # same seed, data and VAE as the fixture's default run: only the hyper-states differ, so the agents must differ
+    own, default = (torch.load(path / "agent_rr.pt")["agent"] for path in (tmp_path, root / "run"))
+    assert any(not torch.equal(own[name], default[name]) for name in default)
 
 
 def test_grid_position_decoder_is_stored_and_rebuilt_from_the_checkpoint(scripts, grid_run, tmp_path):
