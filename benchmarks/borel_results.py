@@ -86,9 +86,13 @@ def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: l
     return record
 
 
-def evaluate_saved_run(args: Any, num_tasks: int) -> tuple[Any, torch.nn.Module, np.ndarray]:
+def evaluate_saved_run(args: Any, num_tasks: int, task_set: str = "held-out") -> tuple[Any, torch.nn.Module,
+                                                                                    np.ndarray]:
     """The saved agent and VAE of the run ``args`` names, evaluated deterministically on the first ``num_tasks`` of
-    its held-out tasks: (MetaEpisodeResults, reward decoder, tasks)."""
+    its held-out tasks (or, with ``task_set="training"``, of the tasks its data came from, as a diagnostic):
+    (MetaEpisodeResults, reward decoder, tasks)."""
+    if task_set not in ("held-out", "training"):
+        raise ValueError(f"task_set must be 'held-out' or 'training'; got {task_set!r}")
     from rlkit.agents.belief_agent import BeliefAgent, evaluate_meta_episodes
     from rlkit.envs.meta.registry import meta_env_spec
 
@@ -99,7 +103,13 @@ def evaluate_saved_run(args: Any, num_tasks: int) -> tuple[Any, torch.nn.Module,
     encoder, reward_decoder, _, settings = common.load_vae(common.vae_path(args), args)
     agent = common.build_agent(args, family, common.hyper_dim_of(settings))
     agent.load_state_dict(torch.load(agent_path)["agent"])
-    tasks = common.held_out_tasks(family, common.load_dataset(args).tasks, args.num_eval_tasks, args.seed)[:num_tasks]
+    train_tasks = np.asarray(common.load_dataset(args).tasks)
+    if task_set == "training":
+        if num_tasks > len(train_tasks):
+            raise ValueError(f"{num_tasks} training tasks asked, but the data has {len(train_tasks)}")
+        tasks = train_tasks[:num_tasks]
+    else:
+        tasks = common.held_out_tasks(family, train_tasks, args.num_eval_tasks, args.seed)[:num_tasks]
     results = evaluate_meta_episodes(BeliefAgent(encoder, agent, family.num_actions), family, tasks,
                                      spec.episodes_per_task, seed=args.seed)
     return results, reward_decoder, tasks
