@@ -36,10 +36,9 @@ from rlkit.utils.atomic import atomic_write_text  # noqa: E402
 def reevaluate(env: str, seed: int, rr: bool, runs_root: Path, tasks: int, extra: list[str],
                vaes_from: Path | None, task_set: str = "held-out") -> list[float]:
     """Per-episode success of the run's saved agent on ``tasks`` held-out (or training) tasks."""
-    argv = borel_results.run_argv(env, seed, rr, runs_root, False, [*extra, "--num-eval-tasks", str(tasks)],
-                                  vaes_from)
-    if task_set == "training":  # the run's own held-out count, so its arguments stay valid (the grid has 21 goals)
-        argv = borel_results.run_argv(env, seed, rr, runs_root, False, extra, vaes_from)
+    # training tasks keep the run's own held-out count, so that its arguments stay valid (the grid has 21 goals)
+    held_out = [] if task_set == "training" else ["--num-eval-tasks", str(tasks)]
+    argv = borel_results.run_argv(env, seed, rr, runs_root, False, [*extra, *held_out], vaes_from)
     results, _, _ = borel_results.evaluate_saved_run(borel_results.parse_args(argv), tasks, task_set)
     return [float(x) for x in results.summary()["success"]]
 
