@@ -71,16 +71,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 NOTES_MARKER = "<!-- notes: kept when the table is rewritten -->"
 
 
-def recorded_train_seconds(run_dir: Path) -> float | None:
-    """The reused run's training time as its metrics.csv recorded it (None when absent)."""
+def recorded_training(run_dir: Path, column: str) -> float | None:
+    """The reused run's last value of ``column`` in its metrics.csv (``step``: the steps it trained,
+    ``time/elapsed_s``: how long); None when absent."""
     from rlkit.trainers.logger import read_metrics
 
     try:
-        elapsed = read_metrics(run_dir / "metrics.csv")["time/elapsed_s"]
+        values = read_metrics(run_dir / "metrics.csv")[column]
     except (FileNotFoundError, KeyError):
         return None
-    elapsed = np.asarray(elapsed, dtype=np.float64)
-    return float(np.nanmax(elapsed)) if np.isfinite(elapsed).any() else None
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.nanmax(values)) if np.isfinite(values).any() else None
 
 
 def planner_overrides(args: argparse.Namespace) -> list[str]:
@@ -171,8 +172,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     if not args.skip_train:
         train.main(base + ["training.resume=true"])
-    train_seconds = recorded_train_seconds(args.run_dir) if args.skip_train else time.perf_counter() - started
+    train_seconds = recorded_training(args.run_dir, "time/elapsed_s") if args.skip_train else \
+        time.perf_counter() - started
     config = parse_overrides(base + planner_overrides(args))
+    train_steps = config.training.num_steps
+    if args.skip_train:  # the reused run's own steps (the logged step is 0-based), not this command's config
+        last_step = recorded_training(args.run_dir, "step")
+        train_steps = None if last_step is None else int(last_step) + 1
     check = outcome_model_check(GOM.load(args.run_dir / "gom.pt"), config)
     print(json.dumps({"outcome_model_check": check}), flush=True)
     results = []
@@ -200,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
                    f"{torch.get_num_threads()} thread(s)",
         "goals": args.goals, "planners": args.planners, "episodes": args.episodes,
-        "train_steps": config.training.num_steps, "train_seconds": train_seconds,
+        "train_steps": train_steps, "train_seconds": train_seconds,
         "config": "small " + " ".join(args.overrides), "gamma": config.gamma, "ema_rate": config.model.ema_rate,
         "goal_scale": config.goal_scale, "planning": planning, "outcome_model_check": check,
         "results": results, "mean_success": mean_success, "target": 0.7,
