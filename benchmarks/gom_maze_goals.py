@@ -71,17 +71,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 NOTES_MARKER = "<!-- notes: kept when the table is rewritten -->"
 
 
-def recorded_training(run_dir: Path, column: str) -> float | None:
-    """The reused run's last value of ``column`` in its metrics.csv (``step``: the steps it trained,
-    ``time/elapsed_s``: how long); None when absent."""
+def recorded_training(run_dir: Path) -> tuple[int | None, float | None]:
+    """The reused run's (steps trained, seconds) as its metrics.csv recorded them (None where absent; the logged
+    step is 0-based)."""
     from rlkit.trainers.logger import read_metrics
 
     try:
-        values = read_metrics(run_dir / "metrics.csv")[column]
-    except (FileNotFoundError, KeyError):
-        return None
-    values = np.asarray(values, dtype=np.float64)
-    return float(np.nanmax(values)) if np.isfinite(values).any() else None
+        metrics = read_metrics(run_dir / "metrics.csv")
+    except FileNotFoundError:
+        return None, None
+
+    def last(column: str) -> float | None:
+        values = np.asarray(metrics.get(column, []), dtype=np.float64)
+        return float(np.nanmax(values)) if np.isfinite(values).any() else None
+
+    step, seconds = last("step"), last("time/elapsed_s")
+    return (None if step is None else int(step) + 1), seconds
 
 
 def planner_overrides(args: argparse.Namespace) -> list[str]:
@@ -172,13 +177,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     if not args.skip_train:
         train.main(base + ["training.resume=true"])
-    train_seconds = recorded_training(args.run_dir, "time/elapsed_s") if args.skip_train else \
-        time.perf_counter() - started
     config = parse_overrides(base + planner_overrides(args))
-    train_steps = config.training.num_steps
-    if args.skip_train:  # the reused run's own steps (the logged step is 0-based), not this command's config
-        last_step = recorded_training(args.run_dir, "step")
-        train_steps = None if last_step is None else int(last_step) + 1
+    # a reused run reports its own training, not this command's config
+    train_steps, train_seconds = recorded_training(args.run_dir) if args.skip_train else \
+        (config.training.num_steps, time.perf_counter() - started)
     check = outcome_model_check(GOM.load(args.run_dir / "gom.pt"), config)
     print(json.dumps({"outcome_model_check": check}), flush=True)
     results = []

@@ -22,9 +22,9 @@ from tensordict import TensorDict
 from torch import nn
 
 from rlkit.data.errors import DatasetError
-from rlkit.data.hyper_states import HyperStates, relabel_hyper_states
+from rlkit.data.hyper_states import HyperStates, relabel_stored_trajectories, stored_terminals
 from rlkit.data.keys import ACTION, NEXT_OBS, OBS, REWARD, TERMINATED
-from rlkit.data.task_folders import T_ACTION, T_GOAL_REACHED, T_NEXT_OBS, T_OBS, T_REWARD, T_TERMINATED
+from rlkit.data.task_folders import T_ACTION, T_NEXT_OBS, T_OBS, T_REWARD
 from rlkit.trainers.guards import check_finite
 
 
@@ -106,13 +106,11 @@ def hyper_state_transitions(
             if reference.setdefault(key, shape) != shape:
                 raise DatasetError(f"task {index}: {key!r} has per-step shape {shape}; expected {reference[key]} as "
                                    "task 0 (all tasks must agree)")
-        obs, action, reward, next_obs = (traj.get(k).float() for k in (T_OBS, T_ACTION, T_REWARD, T_NEXT_OBS))
-        terminated = traj.get(T_TERMINATED).bool()
-        if goal_hits_as_terminals:
-            terminated = terminated | traj.get(T_GOAL_REACHED).bool()
+        obs, action, reward = (traj.get(k).float() for k in (T_OBS, T_ACTION, T_REWARD))
+        terminated = stored_terminals(traj, goal_hits_as_terminals)
         if states is None:
-            hyper = relabel_hyper_states(encoder, obs, action, reward, next_obs, terminals=terminated,
-                                         reset_on_terminal=goal_hits_as_terminals, chunk_size=chunk_size)
+            hyper = relabel_stored_trajectories(encoder, traj, goal_hits_as_terminals=goal_hits_as_terminals,
+                                                chunk_size=chunk_size)
         else:
             hyper = states[index]
             if hyper.obs.shape[:2] != obs.shape[:2] or hyper.next_obs.shape != hyper.obs.shape:

@@ -23,6 +23,7 @@ from tensordict import TensorDictBase
 from torch import nn
 
 from rlkit.data.keys import ACTION, NEXT_OBS, OBS, REWARD, TERMINATED
+from rlkit.data.task_folders import T_ACTION, T_GOAL_REACHED, T_NEXT_OBS, T_OBS, T_REWARD, T_TERMINATED
 
 
 class HyperStates(NamedTuple):
@@ -142,3 +143,20 @@ def relabel_hyper_states_td(encoder: nn.Module, td: TensorDictBase, **options) -
     out.set(OBS, states.obs)
     out.set(NEXT_OBS, states.next_obs)
     return out
+
+
+def stored_terminals(trajectories: TensorDictBase, goal_hits_as_terminals: bool = False) -> torch.Tensor:
+    """(B, H, 1) bool terminal flags of a task's stored meta-episodes (``task_folders`` keys); with
+    ``goal_hits_as_terminals`` goal hits count too (the original's bug 4)."""
+    terminated = trajectories.get(T_TERMINATED).bool()
+    return terminated | trajectories.get(T_GOAL_REACHED).bool() if goal_hits_as_terminals else terminated
+
+
+def relabel_stored_trajectories(encoder: nn.Module, trajectories: TensorDictBase, *,
+                                goal_hits_as_terminals: bool = False, chunk_size: int = 4096) -> HyperStates:
+    """:func:`relabel_hyper_states` of a task's stored meta-episodes (``task_folders`` keys, batch [B]); with
+    ``goal_hits_as_terminals`` the belief resets at goal hits, as the original's relabelling did (bug 4)."""
+    obs, action, reward, next_obs = (trajectories.get(k).float() for k in (T_OBS, T_ACTION, T_REWARD, T_NEXT_OBS))
+    return relabel_hyper_states(encoder, obs, action, reward, next_obs,
+                                terminals=stored_terminals(trajectories, goal_hits_as_terminals),
+                                reset_on_terminal=goal_hits_as_terminals, chunk_size=chunk_size)

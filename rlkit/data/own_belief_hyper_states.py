@@ -22,17 +22,9 @@ from tensordict import TensorDictBase
 from torch import nn
 
 from rlkit.data.errors import DatasetError
-from rlkit.data.hyper_states import HyperStates, relabel_hyper_states
+from rlkit.data.hyper_states import HyperStates, relabel_stored_trajectories
 from rlkit.data.meta_relabel import SOURCE_TASK, SOURCE_TRAJECTORY
-from rlkit.data.task_folders import (
-    T_ACTION,
-    T_GOAL_REACHED,
-    T_NEXT_OBS,
-    T_OBS,
-    T_REWARD,
-    T_TERMINATED,
-    MetaDataset,
-)
+from rlkit.data.task_folders import MetaDataset
 
 
 def own_belief_hyper_states(
@@ -55,11 +47,8 @@ def own_belief_hyper_states(
         raise DatasetError(f"{len(relabelled)} relabelled tasks for a dataset of {len(dataset)}; expected one each")
     own, offsets = [], [0]
     for j in range(len(dataset)):
-        traj = dataset.trajectories(j)
-        terminals = traj.get(T_TERMINATED).bool() | traj.get(T_GOAL_REACHED).bool() if goal_hits_as_terminals else None
-        states = relabel_hyper_states(encoder, *(traj.get(k).float() for k in (T_OBS, T_ACTION, T_REWARD, T_NEXT_OBS)),
-                                      terminals=terminals, reset_on_terminal=goal_hits_as_terminals,
-                                      chunk_size=chunk_size)
+        states = relabel_stored_trajectories(encoder, dataset.trajectories(j),
+                                             goal_hits_as_terminals=goal_hits_as_terminals, chunk_size=chunk_size)
         own.append(states)
         offsets.append(offsets[-1] + states.obs.shape[0])
     all_obs = torch.cat([s.obs for s in own])  # (sum B_j, H, D)
