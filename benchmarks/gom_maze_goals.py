@@ -5,8 +5,9 @@ reused unchanged. This script trains one GOM with ``examples/gom``'s ``small`` c
 the rewards exp(-||goal - xy(s')|| / scale), fits w in closed form, and measures the success rate (within
 ``success_radius`` of the goal at any step of a 300-step episode, random free-cell starts) of the random-shooting
 and guided-diffusion planners over ``--episodes`` episodes. Outputs in ``benchmarks/results/``:
-``gom_maze_goals.json`` (every number, the command, the machine), ``gom_maze_goals.md`` (the table) and
-``gom_maze_goals.png`` (success per goal and planner).
+``gom_maze_goals.json`` (every number, the command, the machine), ``gom_maze_goals.md`` (the table),
+``gom_maze_goals.png`` (success per goal and planner) and ``gom_maze_goals_paths.png`` (where the first ``--paths``
+scored episodes of each goal and planner went, green if they reached the goal).
 
     OMP_NUM_THREADS=1 python benchmarks/gom_maze_goals.py                      # ~15-20 min training + ~7 min eval
     OMP_NUM_THREADS=1 python benchmarks/gom_maze_goals.py --skip-train         # re-evaluate the saved GOM
@@ -42,6 +43,10 @@ import train_w  # noqa: E402
 from config import parse_overrides  # noqa: E402
 
 from rlkit.agents.gom import GOM  # noqa: E402
+from rlkit.envs.path_plot import plot_paths  # noqa: E402
+from rlkit.envs.path_recorder import PathRecorder, RecordedPath  # noqa: E402
+from rlkit.trainers.evaluation import episode_quota  # noqa: E402
+from rlkit.trainers.seeding import seed_everything  # noqa: E402
 from rlkit.utils.atomic import atomic_write_text  # noqa: E402
 
 # umaze cells (row, col) -> centre (col - 2, 2 - row): the two ends of the U and the middle of its right arm
@@ -64,8 +69,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--planning-steps", type=int, default=None,
                         help="DDIM steps of the psi and action samples while acting (training keeps its own)")
     parser.add_argument("--num-envs", type=int, default=None, help="parallel evaluation envs (batched planner calls)")
+    parser.add_argument("--paths", type=int, default=12,
+                        help="episodes drawn per goal and planner in <out>_paths.png (0: no path figure)")
     parser.add_argument("--out", type=Path, default=RESULTS / "gom_maze_goals.json")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.episodes < 1 or args.paths < 0:
+        parser.error(f"--episodes {args.episodes} --paths {args.paths}: expected episodes >= 1 and paths >= 0")
+    return args
 
 
 NOTES_MARKER = "<!-- notes: kept when the table is rewritten -->"
@@ -95,6 +105,25 @@ def planner_overrides(args: argparse.Namespace) -> list[str]:
              ("planning.guidance_coef", args.guidance_coef), ("sampling.n_inference_steps", args.planning_steps),
              ("eval.num_envs", args.num_envs)]
     return [f"{key}={value}" for key, value in pairs if value is not None]
+
+
+class EvaluationPaths:
+    """Wraps each evaluation env copy in a ``PathRecorder``; ``counted()`` keeps the episodes evaluate() scored.
+
+    evaluate() splits the episodes over the copies by ``episode_quota`` and lets a copy that met its quota run on
+    while the others finish, so each copy's first ``quota`` recorded episodes are the scored ones.
+    """
+
+    def __init__(self) -> None:
+        self.stores: list[list[RecordedPath]] = []
+
+    def __call__(self, env: Any) -> PathRecorder:
+        self.stores.append([])
+        return PathRecorder(env, store=self.stores[-1])
+
+    def counted(self, num_episodes: int) -> list[RecordedPath]:
+        quota = episode_quota(num_episodes, len(self.stores))
+        return [path for store, q in zip(self.stores, quota) for path in store[:q]]
 
 
 def outcome_model_check(gom: GOM, config: Any, states: int = 200, samples: int = 64, seed: int = 0) -> dict[str, float]:
@@ -171,6 +200,27 @@ def write_outputs(report: dict[str, Any], out: Path) -> None:
     print(table)
 
 
+def write_paths_figure(report: dict[str, Any], paths: dict[tuple[str, str], list[RecordedPath]], config: Any,
+                       out: Path) -> Path:
+    """<out>_paths.png: a row per planner, a column per goal; the first scored episodes, green if they succeeded."""
+    env = train.make_eval_env(config)
+    try:
+        grid = env.unwrapped.grid
+    finally:
+        env.close()
+    panels, goals = {}, {}
+    for planner in report["planners"]:
+        for goal in report["goals"]:
+            name = f"{planner.replace('_', ' ')}, goal ({goal})"
+            panels[name] = paths[(goal, planner)]
+            goals[name] = [float(v) for v in goal.split(",")]
+    steps = report["planning"]["ddim_steps"]
+    title = (f"GOM on maze2d-umaze-v1, {report['train_steps']} training steps, {steps} DDIM steps when acting: "
+             f"first {max(len(p) for p in panels.values())} of {report['episodes']} episodes per panel")
+    return plot_paths(panels, grid, out.with_name(out.stem + "_paths.png"), goals=goals,
+                      success_radius=config.success_radius, ncols=len(report["goals"]), title=title)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     base = ["config=small", f"logdir={args.run_dir}", *args.overrides]
@@ -183,7 +233,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         (config.training.num_steps, time.perf_counter() - started)
     check = outcome_model_check(GOM.load(args.run_dir / "gom.pt"), config)
     print(json.dumps({"outcome_model_check": check}), flush=True)
-    results = []
+    results: list[dict[str, Any]] = []
+    paths: dict[tuple[str, str], list[RecordedPath]] = {}
     for goal_text in args.goals:
         for planner in args.planners:
             goal_config = parse_overrides(base + planner_overrides(args) + [
@@ -191,8 +242,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             gom = GOM.load(args.run_dir / "gom.pt")
             goal = np.asarray(goal_config.goal, dtype=np.float64)
             tic = time.perf_counter()
+            seed_everything(goal_config.seed)  # the planners draw from torch's global RNG: each row reproducible alone
             fit = train_w.refit_w(goal_config, gom, goal, seed=goal_config.seed)
-            metrics = train.run_evaluation(goal_config, gom, torch.device("cpu"), goal)
+            recorder = EvaluationPaths()
+            metrics = train.run_evaluation(goal_config, gom, torch.device("cpu"), goal, wrap_env=recorder)
+            scored = recorder.counted(args.episodes)
+            if [p.success for p in scored].count(True) != round(metrics["eval/success"] * args.episodes):
+                print(f"warning: the recorded paths of {goal_text} / {planner} disagree with the success rate",
+                      file=sys.stderr)
+            paths[(goal_text, planner)] = scored[: args.paths]
             row = {"goal": goal_text, "planner": planner, **fit, "success_rate": metrics["eval/success"],
                    "return_mean": metrics["eval/return"], "seconds": time.perf_counter() - tic}
             print(json.dumps(row), flush=True)
@@ -216,6 +274,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     write_outputs(report, args.out)
+    if args.paths:
+        write_paths_figure(report, paths, config, args.out)
     return report
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,14 +138,19 @@ def make_actor(config: Config, gom: GOM, device: torch.device) -> GOMActor:
     return GOMActor(planner, action_sampler, device=device, obs_dim=gom.obs_dim)
 
 
-def run_evaluation(config: Config, gom: GOM, device: torch.device, goal: np.ndarray | None) -> dict[str, float]:
-    """Success rate and return of the planner over ``eval.num_episodes`` episodes ({} for kitchen)."""
+def run_evaluation(config: Config, gom: GOM, device: torch.device, goal: np.ndarray | None,
+                   wrap_env: Callable[[Any], Any] | None = None) -> dict[str, float]:
+    """Success rate and return of the planner over ``eval.num_episodes`` episodes ({} for kitchen).
+
+    wrap_env: applied to each evaluation env copy, in sub-env order (e.g. a ``PathRecorder`` for plots).
+    """
     if goal is None:
         return {}
     from rlkit.trainers.evaluation import evaluate
 
     actor = make_actor(config, gom, device)
-    result = evaluate(actor, lambda: make_eval_env(config, goal), config.eval.num_episodes,
+    wrap = wrap_env or (lambda env: env)
+    result = evaluate(actor, lambda: wrap(make_eval_env(config, goal)), config.eval.num_episodes,
                       num_envs=min(config.eval.num_envs, config.eval.num_episodes), seed=config.seed,
                       max_steps=config.eval.max_steps)
     return {"eval/return": result["return_mean"], "eval/success": result.get("success_rate", float("nan")),

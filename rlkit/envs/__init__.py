@@ -48,6 +48,9 @@ _EXPORTS = {
     "KITCHEN_GOAL_DIMS": "rlkit.envs.goal_tasks",
     "kitchen_goal_dims": "rlkit.envs.goal_tasks",
     "AntMazeGoalEnv": "rlkit.envs.antmaze_goal",
+    # evaluation plots: where each episode went
+    "PathRecorder": "rlkit.envs.path_recorder",
+    "RecordedPath": "rlkit.envs.path_recorder",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -33,6 +33,7 @@ class Maze2DEnv(gym.Env):
     maze: "umaze", "medium" or "large". reward_type: "sparse" (1 within 0.5 of the goal) or "dense" (exp(-distance)).
     max_episode_steps: defaults to D4RL's for the maze (300, 600, 800); the episode is then truncated, never
     terminated. ``info["success"]``: the point is within 0.5 of the goal; ``info["goal"]``: the goal (x, y).
+    ``grid``: the maze's ``MazeGrid`` (free cells, cell centres in this env's frame).
     """
 
     metadata = {"render_modes": []}
@@ -50,7 +51,7 @@ class Maze2DEnv(gym.Env):
         self._env = make_point_maze(spec.env_id)
         self._maze_env = self._env.unwrapped
         self._point = self._maze_env.point_env  # the generator steps this env directly, and so do we
-        grid = MazeGrid.from_maze(self._maze_env.maze)
+        self.grid = grid = MazeGrid.from_maze(self._maze_env.maze)  # free cells and the world frame, for plots
         self.goal_cell = spec.eval_goal_cell
         self.goal = grid.cell_center(np.array(spec.eval_goal_cell)).astype(np.float64)
         self._start_cells = grid.free_cells

@@ -61,6 +61,18 @@ def test_resets_are_seeded_and_start_anywhere():
     assert len({tuple(np.round(p)) for p in starts}) >= 4  # several different start cells
 
 
+def test_grid_holds_the_u_in_the_env_frame():
+    # umaze's free cells: the top row, the right arm's middle, the bottom row (x right, y up, unit cells)
+    env = make_maze2d_env("maze2d-umaze-v1")
+    centres = {tuple(xy) for xy in env.grid.cell_center(env.grid.free_cells).tolist()}
+    assert centres == {(-1.0, 1.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (-1.0, -1.0), (0.0, -1.0), (1.0, -1.0)}
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(20):  # every position stays inside a free cell
+        obs, *_ = env.step(env.action_space.sample())
+        assert env.grid.free[tuple(env.grid.cell_of(obs[:2]))]
+
+
 def test_unknown_names():
     with pytest.raises(ValueError, match="unknown maze2d dataset 'maze2d-open-v0'"):
         make_maze2d_env("maze2d-open-v0")

@@ -70,7 +70,8 @@ def plot_antmaze_dataset(
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
+
+    from rlkit.envs.path_plot import draw_walls
 
     td, metadata, source = _load(path_or_td)
     obs = td.get(K.OBS)
@@ -88,9 +89,7 @@ def plot_antmaze_dataset(
     fig = Figure(figsize=(max(4.0, w * 0.8), max(3.0, h * 0.8)), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    for r, c in np.argwhere(~free):
-        x0, y0 = (c - w / 2) * scaling, (h / 2 - r - 1) * scaling
-        ax.add_patch(Rectangle((x0, y0), scaling, scaling, color="0.6", linewidth=0))
+    draw_walls(ax, free, scaling)
     colors = colormaps["viridis"](np.linspace(0, 1, max(len(starts), 1)))
     for i, (a, b) in enumerate(zip(starts, stops)):
         ax.plot(xy[a:b, 0], xy[a:b, 1], color=colors[i], linewidth=0.6, alpha=0.8)
@@ -102,9 +101,6 @@ def plot_antmaze_dataset(
     if eval_goal is not None:
         gx, gy = np.asarray(eval_goal)[:2]
         ax.plot(gx, gy, "*", color="gold", markeredgecolor="black", markersize=14, label="eval goal")
-    ax.set_xlim(-w / 2 * scaling, w / 2 * scaling)
-    ax.set_ylim(-h / 2 * scaling, h / 2 * scaling)
-    ax.set_aspect("equal")
     ax.set_title(f"{metadata.get('name', Path(source).stem)}: {len(starts)} episodes")
     ax.legend(loc="upper right", fontsize=7)
     out = Path(out_png).expanduser()
