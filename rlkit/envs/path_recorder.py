@@ -68,9 +68,9 @@ class PathRecorder(gym.Wrapper):
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        observation, reward, terminated, truncated, info = self.env.step(action)
         if self._current is None:
             raise RuntimeError("PathRecorder.step() before reset()")
+        observation, reward, terminated, truncated, info = self.env.step(action)
         self._current.steps.append(self._position(observation))
         self._current.success |= bool(info.get(self.success_key, False))
         return observation, reward, terminated, truncated, info
