@@ -44,8 +44,7 @@ from config import parse_overrides  # noqa: E402
 
 from rlkit.agents.gom import GOM  # noqa: E402
 from rlkit.envs.path_plot import plot_paths  # noqa: E402
-from rlkit.envs.path_recorder import PathRecorder, RecordedPath  # noqa: E402
-from rlkit.trainers.evaluation import episode_quota  # noqa: E402
+from rlkit.envs.path_recorder import RecordedPath, ScoredPaths  # noqa: E402
 from rlkit.trainers.seeding import seed_everything  # noqa: E402
 from rlkit.utils.atomic import atomic_write_text  # noqa: E402
 
@@ -105,25 +104,6 @@ def planner_overrides(args: argparse.Namespace) -> list[str]:
              ("planning.guidance_coef", args.guidance_coef), ("sampling.n_inference_steps", args.planning_steps),
              ("eval.num_envs", args.num_envs)]
     return [f"{key}={value}" for key, value in pairs if value is not None]
-
-
-class EvaluationPaths:
-    """Wraps each evaluation env copy in a ``PathRecorder``; ``counted()`` keeps the episodes evaluate() scored.
-
-    evaluate() splits the episodes over the copies by ``episode_quota`` and lets a copy that met its quota run on
-    while the others finish, so each copy's first ``quota`` recorded episodes are the scored ones.
-    """
-
-    def __init__(self) -> None:
-        self.stores: list[list[RecordedPath]] = []
-
-    def __call__(self, env: Any) -> PathRecorder:
-        self.stores.append([])
-        return PathRecorder(env, store=self.stores[-1])
-
-    def counted(self, num_episodes: int) -> list[RecordedPath]:
-        quota = episode_quota(num_episodes, len(self.stores))
-        return [path for store, q in zip(self.stores, quota) for path in store[:q]]
 
 
 def outcome_model_check(gom: GOM, config: Any, states: int = 200, samples: int = 64, seed: int = 0) -> dict[str, float]:
@@ -244,9 +224,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             tic = time.perf_counter()
             seed_everything(goal_config.seed)  # the planners draw from torch's global RNG: each row reproducible alone
             fit = train_w.refit_w(goal_config, gom, goal, seed=goal_config.seed)
-            recorder = EvaluationPaths()
+            recorder = ScoredPaths()
             metrics = train.run_evaluation(goal_config, gom, torch.device("cpu"), goal, wrap_env=recorder)
-            scored = recorder.counted(args.episodes)
+            scored = recorder.scored(args.episodes)
             if [p.success for p in scored].count(True) != round(metrics["eval/success"] * args.episodes):
                 print(f"warning: the recorded paths of {goal_text} / {planner} disagree with the success rate",
                       file=sys.stderr)

@@ -51,6 +51,7 @@ _EXPORTS = {
     # evaluation plots: where each episode went
     "PathRecorder": "rlkit.envs.path_recorder",
     "RecordedPath": "rlkit.envs.path_recorder",
+    "ScoredPaths": "rlkit.envs.path_recorder",
 }
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

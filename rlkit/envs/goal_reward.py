@@ -51,6 +51,17 @@ def goal_reward(positions: Any, goal: Any, scale: float = ANTMAZE_SCALE) -> Any:
     return np.exp(-np.linalg.norm(positions - target, axis=-1) / scale)
 
 
+def position_indices(env: gym.Env, xy_indices: Sequence[int]) -> tuple[int, ...]:
+    """``xy_indices`` as ints, checked against ``env``'s flat observation space (the position's entries)."""
+    indices = tuple(int(i) for i in xy_indices)
+    if not indices:
+        raise ValueError("xy_indices is empty; expected the observation indices of the position")
+    shape = getattr(env.observation_space, "shape", None)
+    if shape is None or len(shape) != 1 or max(indices) >= shape[0]:
+        raise ValueError(f"observation space shape {shape}; expected a flat (obs_dim,) space holding indices {indices}")
+    return indices
+
+
 def _xy_of(observations: torch.Tensor, xy_indices: Sequence[int], where: str) -> torch.Tensor:
     if observations.ndim != 2 or max(xy_indices) >= observations.shape[1]:
         raise ValueError(
@@ -93,14 +104,7 @@ class GoalReward(gym.Wrapper):
         xy_indices: Sequence[int] = (0, 1),
     ) -> None:
         super().__init__(env)
-        self.xy_indices = tuple(int(i) for i in xy_indices)
-        if not self.xy_indices:
-            raise ValueError("xy_indices is empty; expected the observation indices of the position")
-        shape = getattr(env.observation_space, "shape", None)
-        if shape is None or len(shape) != 1 or max(self.xy_indices) >= shape[0]:
-            raise ValueError(
-                f"observation space shape {shape}; expected a flat (obs_dim,) space holding indices {self.xy_indices}"
-            )
+        self.xy_indices = position_indices(env, xy_indices)
         self.scale = _check_scale(scale)
         self.success_radius = float(success_radius)
         if not self.success_radius >= 0:

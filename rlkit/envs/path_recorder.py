@@ -18,6 +18,8 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from rlkit.envs.goal_reward import position_indices
+
 
 @dataclass
 class RecordedPath:
@@ -46,14 +48,7 @@ class PathRecorder(gym.Wrapper):
         success_key: str = "success",
     ) -> None:
         super().__init__(env)
-        shape = getattr(env.observation_space, "shape", None)
-        self.xy_indices = [int(i) for i in xy_indices]
-        if not self.xy_indices:
-            raise ValueError("xy_indices is empty; expected the observation indices of the position")
-        if shape is None or len(shape) != 1 or max(self.xy_indices) >= shape[0] or min(self.xy_indices) < 0:
-            raise ValueError(
-                f"observation space shape {shape}; expected a flat (obs_dim,) space holding indices {self.xy_indices}"
-            )
+        self.xy_indices = list(position_indices(env, xy_indices))
         self.paths: list[RecordedPath] = [] if store is None else store
         self.success_key = success_key
         self._current: RecordedPath | None = None
@@ -74,3 +69,27 @@ class PathRecorder(gym.Wrapper):
         self._current.steps.append(self._position(observation))
         self._current.success |= bool(info.get(self.success_key, False))
         return observation, reward, terminated, truncated, info
+
+
+class ScoredPaths:
+    """An env wrapper factory for ``evaluate``: each sub-env gets its own ``PathRecorder``; ``scored()`` keeps the
+    episodes evaluate() counted.
+
+    evaluate() splits the episodes over the sub-envs by ``episode_quota`` and lets a sub-env that met its quota run
+    on while the others finish, so each sub-env's first ``quota`` recorded episodes are the scored ones, in the
+    order of evaluate()'s per-episode arrays. Build the sub-envs in order (``SyncVectorEnv``, in-process).
+    """
+
+    def __init__(self, xy_indices: Sequence[int] = (0, 1)) -> None:
+        self.xy_indices = xy_indices
+        self.stores: list[list[RecordedPath]] = []
+
+    def __call__(self, env: gym.Env) -> PathRecorder:
+        self.stores.append([])
+        return PathRecorder(env, self.xy_indices, store=self.stores[-1])
+
+    def scored(self, num_episodes: int) -> list[RecordedPath]:
+        from rlkit.trainers.evaluation import episode_quota
+
+        quota = episode_quota(num_episodes, len(self.stores))
+        return [path for store, q in zip(self.stores, quota) for path in store[:q]]

@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlkit.envs.path_recorder import PathRecorder
+from rlkit.envs.path_recorder import PathRecorder, ScoredPaths
 from rlkit.trainers.evaluation import episode_quota, evaluate
 
 
@@ -46,20 +46,15 @@ def test_records_positions_from_reset_on_and_success_at_any_step():
 
 def test_counted_episodes_match_evaluate():
     # sub-env i walks at speed 0.3 + 0.4 i: env 0 never reaches x = 2 in 4 steps, env 1 (0.7 / step) does
-    stores: list[list] = []
-
-    def make():
-        store: list = []
-        stores.append(store)
-        return PathRecorder(Walker(), store=store)
+    recorders = ScoredPaths()
 
     def policy(obs):
         return np.array([[0.3], [0.7]], dtype=np.float32)
 
-    result = evaluate(policy, make, num_episodes=5, num_envs=2, seed=0)
+    result = evaluate(policy, lambda: recorders(Walker()), num_episodes=5, num_envs=2, seed=0)
     quota = episode_quota(5, 2)
-    counted = [path for store, q in zip(stores, quota) for path in store[:q]]
-    assert len(counted) == 5 and all(len(store) >= q for store, q in zip(stores, quota))
+    counted = recorders.scored(5)
+    assert len(counted) == 5 and all(len(store) >= q for store, q in zip(recorders.stores, quota))
     assert [p.success for p in counted] == result["successes"].tolist() == [False] * 3 + [True] * 2
     assert all(len(p.steps) == 5 for p in counted)
 
