@@ -15,8 +15,9 @@ scored episodes of each goal and planner went, green if they reached the goal).
 
 The planner flags (--num-samples, --num-elites, --guidance-coef, --planning-steps) change evaluation only. Every run
 also prints an outcome-model check (how close psi is to its Bellman fixed point: the constant cumulant's psi against
-its exact 1 / (1 - gamma), E[psi]'s spread across states against Monte-Carlo sums of the data), and the analysis
-below a marker line of the .md file is kept when the table is rewritten.
+its exact 1 / (1 - gamma) and the fixed point one backup of its samples implies, E[psi]'s spread across states
+against Monte-Carlo sums of the data), and the analysis below a marker line of the .md file is kept when the table is
+rewritten. ``gom_maze_goals_pooled.py`` pools several evaluations of a training run into one table and maze map.
 """
 
 from __future__ import annotations
@@ -113,21 +114,37 @@ def outcome_model_check(gom: GOM, config: Any, states: int = 200, samples: int =
     coordinate over sampled outcomes measures how many Bellman backups training achieved (1 - gamma^n of the way);
     the spread of E[psi] across states is compared with the Monte-Carlo discounted sums of the dataset's own
     (continuing) rollout, which is the behaviour occupancy psi models (no done mask, as the original).
+
+    Why the constant reads what it reads: one backup of the model's own samples, ``E c(s) - (1 + gamma E c(s'))``
+    at the sampled states, is the deficit ``d`` each Bellman target loses; a model at rest there has
+    ``c = (1 + d) / (1 - gamma)``, so a deficit of 1% of a step costs the fixed point 1% of its horizon.
     """
-    obs = train.load_dataset_td(config)["observation"].float()
+    data = train.load_dataset_td(config)
+    obs, next_obs = data["observation"].float(), data["next", "observation"].float()
     horizon = int(np.ceil(np.log(1e-3) / np.log(gom.gamma)))
     generator = torch.Generator().manual_seed(seed)
     rows = torch.randint(0, obs.shape[0] - horizon, (states,), generator=generator)
     discounts = gom.gamma ** torch.arange(horizon, dtype=torch.float64)
+    steps = config.sampling.n_inference_steps
     with torch.no_grad():
         windows = obs[rows[:, None] + torch.arange(horizon)]  # (states, horizon, obs_dim)
         monte_carlo = torch.einsum("t,std->sd", discounts, gom.features(windows).double()).float()
-        psi = gom.sample_psi(obs[rows], samples, steps=config.sampling.n_inference_steps,
-                             generator=generator).mean(dim=1)
+        psi = gom.sample_psi(obs[rows], samples, steps=steps, generator=generator).mean(dim=1)
+        psi_next = gom.sample_psi(next_obs[rows], samples, steps=steps, generator=generator).mean(dim=1)
+    deficit = float(psi[:, -1].mean() - 1.0 - gom.gamma * psi_next[:, -1].mean())
     return {"psi_const_mean": float(psi[:, -1].mean()), "psi_const_exact": 1.0 / (1.0 - gom.gamma),
+            "psi_const_backup_deficit": deficit, "psi_const_implied": (1.0 + deficit) / (1.0 - gom.gamma),
             "psi_state_std": float(psi[:, :-1].std(dim=0).mean()),
             "mc_state_std": float(monte_carlo[:, :-1].std(dim=0).mean()),
             "psi_mean_abs_error": float((psi - monte_carlo)[:, :-1].abs().mean())}
+
+
+def deficit_text(check: dict[str, float]) -> str:
+    """The backup deficit and the fixed point it implies, for checks that have it (older reports do not)."""
+    if "psi_const_backup_deficit" not in check:
+        return ""
+    return (f"; one backup of its samples loses {-check['psi_const_backup_deficit']:.3f}, which holds it at "
+            f"{check['psi_const_implied']:.1f}")
 
 
 def write_outputs(report: dict[str, Any], out: Path) -> None:
@@ -154,7 +171,8 @@ def write_outputs(report: dict[str, Any], out: Path) -> None:
             f"Command: `{report['command']}`\n\n{report['episodes']} episodes per goal and planner; training "
             f"{report['train_steps']} steps ({train_time}); {report['machine']}.\nPlanning: {settings}.\n\n"
             f"{table}\n\nOutcome-model check (200 dataset states, 64 samples each): constant cumulant's psi "
-            f"{check['psi_const_mean']:.1f} (exact {check['psi_const_exact']:.1f}); across-state std of E[psi] "
+            f"{check['psi_const_mean']:.1f} (exact {check['psi_const_exact']:.1f}{deficit_text(check)}); "
+            f"across-state std of E[psi] "
             f"{check['psi_state_std']:.2f} (Monte Carlo {check['mc_state_std']:.2f}); mean |E[psi] - MC| "
             f"{check['psi_mean_abs_error']:.2f}.\n")
     md = out.with_suffix(".md")

@@ -83,8 +83,13 @@ def plot_paths(
         ax.set_title(f"{name}\n{reached}/{len(paths)} reached", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
-    if title:  # wrapped to the figure's width (about 12 characters per inch at this size)
-        fig.suptitle(textwrap.fill(title, width=max(24, int(12 * side * ncols))), fontsize=9)
+    return save_with_title(fig, out_png, title, side * ncols)
+
+
+def save_with_title(fig: Any, out_png: str | os.PathLike, title: str | None, width_inches: float) -> Path:
+    """Add ``title`` wrapped to the figure's width (about 12 characters per inch at 9 pt), save, return the path."""
+    if title:
+        fig.suptitle(textwrap.fill(title, width=max(24, int(12 * width_inches))), fontsize=9)
     out = Path(out_png).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
