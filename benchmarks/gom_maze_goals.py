@@ -111,9 +111,10 @@ def outcome_model_check(gom: GOM, config: Any, states: int = 200, samples: int =
     """How far psi is from its Bellman fixed point, from quantities that need no reward.
 
     The constant cumulant's discounted sum is exactly 1 / (1 - gamma) at every state, so the mean of psi's last
-    coordinate over sampled outcomes measures how many Bellman backups training achieved (1 - gamma^n of the way);
-    the spread of E[psi] across states is compared with the Monte-Carlo discounted sums of the dataset's own
-    (continuing) rollout, which is the behaviour occupancy psi models (no done mask, as the original).
+    coordinate over sampled outcomes measures, early in training, how many Bellman backups it achieved (1 - gamma^n
+    of the way) and, once trained, the deficit below; the spread of E[psi] across states is compared with the
+    Monte-Carlo discounted sums of the dataset's own (continuing) rollout, which is the behaviour occupancy psi
+    models (no done mask, as the original).
 
     Why the constant reads what it reads: one backup of the model's own samples, ``E c(s) - (1 + gamma E c(s'))``
     at the sampled states, is the deficit ``d`` each Bellman target loses; a model at rest there has
