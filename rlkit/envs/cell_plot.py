@@ -9,7 +9,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rlkit.envs.maze_planning import MazeGrid
-from rlkit.envs.path_plot import draw_walls, save_with_title
+from rlkit.envs.path_plot import maze_panels, save_with_title
 
 
 def cells_of_points(points: Mapping[Sequence[float], float], grid: MazeGrid, panel: str = "") -> dict[tuple, float]:
@@ -56,10 +55,8 @@ def plot_cell_values(
     free cells without a value stay white, walls grey. ``label`` names the colour bar.
     """
     from matplotlib import colormaps
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
-    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     if not panels:
@@ -67,27 +64,14 @@ def plot_cell_values(
     if not vmax > vmin:
         raise ValueError(f"need vmax > vmin; got vmin={vmin}, vmax={vmax}")
     cells = {name: cells_of_points(points, grid, name) for name, points in panels.items()}
-    ncols = len(panels) if ncols is None else int(ncols)
-    if ncols < 1:
-        raise ValueError(f"ncols={ncols}; expected >= 1")
-    nrows = math.ceil(len(panels) / ncols)
     norm, colours = Normalize(vmin, vmax), colormaps[cmap]
-    h, w = grid.shape
-    side = max(2.2, 0.55 * max(h, w))
-    fig = Figure(figsize=(side * ncols + 0.8, side * nrows + (0.5 if title else 0.0)), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = []
-    for i, (name, values) in enumerate(cells.items()):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        axes.append(ax)
-        draw_walls(ax, grid.free, grid.scaling)
+    fig, axes, width = maze_panels(grid, len(cells), ncols, title, extra_width=0.8)
+    for ax, (name, values) in zip(axes, cells.items()):
         for cell, value in values.items():
             x, y = grid.cell_center(np.array(cell)) - grid.scaling / 2
             ax.add_patch(Rectangle((x, y), grid.scaling, grid.scaling, color=colours(norm(value)), linewidth=0))
             ax.text(x + grid.scaling / 2, y + grid.scaling / 2, f"{value:.2f}", ha="center", va="center", fontsize=8)
         mean = float(np.mean(list(values.values()))) if values else float("nan")
         ax.set_title(f"{name}\nmean {mean:.2f}", fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
     fig.colorbar(ScalarMappable(norm, colours), ax=axes, label=label, shrink=0.8)
-    return save_with_title(fig, out_png, title, side * ncols)
+    return save_with_title(fig, out_png, title, width)

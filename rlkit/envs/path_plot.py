@@ -51,23 +51,12 @@ def plot_paths(
     A path is green if its episode succeeded and red otherwise; a dot marks its start. ``goals`` (title -> xy) adds
     a star, and a circle of ``success_radius`` around it. ``ncols`` defaults to all panels in one row.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.patches import Circle
 
     if not panels:
         raise ValueError("panels is empty; expected at least one title -> paths entry")
-    ncols = len(panels) if ncols is None else int(ncols)
-    if ncols < 1:
-        raise ValueError(f"ncols={ncols}; expected >= 1")
-    nrows = math.ceil(len(panels) / ncols)
-    h, w = grid.shape
-    side = max(2.2, 0.55 * max(h, w))
-    fig = Figure(figsize=(side * ncols, side * nrows + (0.5 if title else 0.0)), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    for i, (name, paths) in enumerate(panels.items()):
-        ax = fig.add_subplot(nrows, ncols, i + 1)
-        draw_walls(ax, grid.free, grid.scaling)
+    fig, axes, width = maze_panels(grid, len(panels), ncols, title)
+    for ax, (name, paths) in zip(axes, panels.items()):
         for path in paths:
             xy = path.positions
             color = REACHED if path.success else MISSED
@@ -81,9 +70,34 @@ def plot_paths(
             ax.plot(gx, gy, "*", color="gold", markeredgecolor="black", markersize=12)
         reached = sum(p.success for p in paths)
         ax.set_title(f"{name}\n{reached}/{len(paths)} reached", fontsize=8)
+    return save_with_title(fig, out_png, title, width)
+
+
+def maze_panels(grid: MazeGrid, count: int, ncols: int | None = None, title: str | None = None,
+                extra_width: float = 0.0) -> tuple[Any, list[Any], float]:
+    """A bare Agg figure of ``count`` panels, each the maze's walls without ticks, ``ncols`` per row (default: one
+    row); ``extra_width`` inches are added on the right (e.g. for a colour bar). Returns (figure, axes, width of
+    the panels in inches) for :func:`save_with_title`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    ncols = count if ncols is None else int(ncols)
+    if ncols < 1:
+        raise ValueError(f"ncols={ncols}; expected >= 1")
+    nrows = math.ceil(count / ncols)
+    h, w = grid.shape
+    side = max(2.2, 0.55 * max(h, w))
+    fig = Figure(figsize=(side * ncols + extra_width, side * nrows + (0.5 if title else 0.0)), dpi=100,
+                 layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = []
+    for i in range(count):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        draw_walls(ax, grid.free, grid.scaling)
         ax.set_xticks([])
         ax.set_yticks([])
-    return save_with_title(fig, out_png, title, side * ncols)
+        axes.append(ax)
+    return fig, axes, side * ncols
 
 
 def save_with_title(fig: Any, out_png: str | os.PathLike, title: str | None, width_inches: float) -> Path:
