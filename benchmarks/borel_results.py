@@ -13,6 +13,9 @@ held-out tasks over whole meta-episodes. Outputs under ``--out`` (default benchm
 
     OMP_NUM_THREADS=1 python benchmarks/borel_results.py --seeds 0 1 2
 
+``--folds N`` cross-validates the grid: per seed, data on all 21 goals, one run per fold holding that fold out, and
+the seed's figures pooled over every goal (``borel_results_grid_cells.png``: episode-2 success per goal cell).
+
 Runs whose ``results_{rr,no_rr}.json`` exist under ``--runs-root`` are read, not run again. ``--vaes-from ROOT``
 trains only the agents, on the data and belief VAEs of an earlier ``--runs-root`` (for agent ablations such as
 ``--extra '--cql-weight 1'``, so that both arms share one belief per seed and condition).
@@ -46,25 +49,32 @@ from config import parse_args  # noqa: E402
 from rlkit.utils.atomic import atomic_write_text  # noqa: E402
 
 ENVS = ("point_robot_sparse", "gridworld")
+FOLDED_ENVS = ("gridworld",)  # finite goal sets, where --folds can hold out every goal once
 ARC_ANGLES = 61
 
 
 def run_argv(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str],
-             vaes_from: Path | None = None) -> list[str]:
-    """The example's flags for one run; with ``vaes_from``, the data and the VAE come from that earlier runs root."""
-    folder = runs_root / env / f"seed_{seed}"
-    source = folder if vaes_from is None else vaes_from / env / f"seed_{seed}"
+             vaes_from: Path | None = None, fold: tuple[int, int] | None = None) -> list[str]:
+    """The example's flags for one run; with ``vaes_from``, the data and the VAE come from that earlier runs root;
+    with ``fold`` (k, n), fold k of n is held out, and the seed's folds share one collection on every goal."""
+    seed_folder = runs_root / env / f"seed_{seed}"
+    seed_source = seed_folder if vaes_from is None else vaes_from / env / f"seed_{seed}"
+    if fold is None:
+        folder, source, data, fold_flags = seed_folder, seed_source, seed_source / "data", []
+    else:
+        folder, source = seed_folder / f"fold_{fold[0]}", seed_source / f"fold_{fold[0]}"
+        data, fold_flags = seed_source / "data_all_goals", ["--held-out-fold", str(fold[0]), "--folds", str(fold[1])]
     vae = [] if vaes_from is None else ["--vae-path", str(source / f"vae_{'rr' if rr else 'no_rr'}.pt")]
-    return ["--env-type", env, "--seed", str(seed), "--data-seed", str(seed), "--data-dir", str(source / "data"),
+    return ["--env-type", env, "--seed", str(seed), "--data-seed", str(seed), "--data-dir", str(data),
             "--run-dir", str(folder), "--hindsight-relabelling", str(rr).lower(), "--progress", "false",
-            *vae, *([] if full else ["--small"]), *extra]
+            *fold_flags, *vae, *([] if full else ["--small"]), *extra]
 
 
 def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str],
-            vaes_from: Path | None = None) -> dict[str, Any]:
+            vaes_from: Path | None = None, fold: tuple[int, int] | None = None) -> dict[str, Any]:
     """Collect (once per env and seed), train the VAE (unless ``vaes_from``) and the agent; the evaluation record
     (cached on disk)."""
-    argv = run_argv(env, seed, rr, runs_root, full, extra, vaes_from)
+    argv = run_argv(env, seed, rr, runs_root, full, extra, vaes_from, fold)
     args = parse_args(argv)
     done = common.run_dir(args) / f"results_{common.relabel_tag(args)}.json"
     if done.exists():
@@ -84,6 +94,29 @@ def run_one(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: l
     record["seconds"] = time.perf_counter() - start
     atomic_write_text(done, json.dumps(record, indent=1))
     return record
+
+
+def run_seed(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: list[str],
+             vaes_from: Path | None = None, folds: int = 0) -> dict[str, Any]:
+    """One seed's record: a single run, or with ``folds`` (finite task sets only), one run per fold pooled over
+    every held-out goal (:func:`pooled_folds`)."""
+    if not folds:
+        return run_one(env, seed, rr, runs_root, full, extra, vaes_from)
+    return pooled_folds([run_one(env, seed, rr, runs_root, full, extra, vaes_from, (k, folds)) for k in range(folds)])
+
+
+def pooled_folds(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The folds of one seed as one record: per-episode success and return averaged over all held-out tasks (each
+    fold weighted by its tasks), the per-task values concatenated, the seconds summed."""
+    per_task = {key: [row for r in records for row in r["evaluation"][key]]
+                for key in ("per_task_success", "per_task_return", "tasks")}
+    evaluation = {"success": np.mean(per_task["per_task_success"], axis=0).tolist(),
+                  "return": np.mean(per_task["per_task_return"], axis=0).tolist(), **per_task}
+    args = dict(records[0]["args"], held_out_fold=None)
+    return {"env_type": records[0]["env_type"], "hindsight_relabelling": records[0]["hindsight_relabelling"],
+            "evaluation": evaluation, "args": args, "folds": len(records),
+            "fold_success": [r["evaluation"]["success"] for r in records],
+            "seconds": sum(r.get("seconds") or 0.0 for r in records)}
 
 
 def evaluate_saved_run(args: Any, num_tasks: int, task_set: str = "held-out") -> tuple[Any, torch.nn.Module,
@@ -109,7 +142,7 @@ def evaluate_saved_run(args: Any, num_tasks: int, task_set: str = "held-out") ->
             raise ValueError(f"{num_tasks} training tasks asked, but the data has {len(train_tasks)}")
         tasks = train_tasks[:num_tasks]
     else:
-        tasks = common.held_out_tasks(family, train_tasks, args.num_eval_tasks, args.seed)[:num_tasks]
+        tasks = common.evaluation_tasks(args, family, train_tasks)[:num_tasks]
     results = evaluate_meta_episodes(BeliefAgent(encoder, agent, family.num_actions), family, tasks,
                                      spec.episodes_per_task, seed=args.seed)
     return results, reward_decoder, tasks
@@ -132,15 +165,17 @@ def belief_reward_map(env: str, seed: int, rr: bool, runs_root: Path, full: bool
 
 
 def table(records: dict[str, dict[str, list[dict]]]) -> str:
-    lines = ["| env | reward relabelling | seeds | success ep 1 | success ep 2 | return ep 2 |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = ["| env | reward relabelling | seeds | held-out tasks per seed | success ep 1 | success ep 2 | "
+             "return ep 2 |", "|---|---|---:|---:|---:|---:|---:|"]
     for env, by_tag in records.items():
         for tag, runs in by_tag.items():
             success = np.array([r["evaluation"]["success"] for r in runs])
             returns = np.array([r["evaluation"]["return"] for r in runs])
+            tasks = sorted({len(r["evaluation"]["tasks"]) for r in runs})
             cell = lambda x: f"{x.mean():.2f} ± {x.std():.2f}"
-            lines.append(f"| {env} | {'yes' if tag == 'rr' else 'no'} | {len(runs)} | {cell(success[:, 0])} | "
-                         f"{cell(success[:, 1])} | {cell(returns[:, 1])} |")
+            lines.append(f"| {env} | {'yes' if tag == 'rr' else 'no'} | {len(runs)} | "
+                         f"{'/'.join(map(str, tasks))} | {cell(success[:, 0])} | {cell(success[:, 1])} | "
+                         f"{cell(returns[:, 1])} |")
     return "\n".join(lines)
 
 
@@ -194,6 +229,50 @@ def plot(records: dict, maps: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def cell_success(runs: list[dict], episode: int) -> np.ndarray:
+    """(5, 5) success in ``episode`` per goal cell of the grid, averaged over the runs that held it out (NaN where
+    none did); indexed [y, x]."""
+    total, count = np.zeros((5, 5)), np.zeros((5, 5))
+    for r in runs:
+        for task, success in zip(r["evaluation"]["tasks"], r["evaluation"]["per_task_success"]):
+            x, y = (int(round(v)) for v in task)
+            total[y, x] += success[episode]
+            count[y, x] += 1
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def plot_grid_cells(by_tag: dict[str, list[dict]], path: Path) -> None:
+    """Episode-2 success per held-out goal cell, with and without RR and their difference, over seeds: where on the
+    grid RR helps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    values = {tag: cell_success(by_tag[tag], 1) for tag in ("rr", "no_rr")}
+    panels = [(values["rr"], "viridis", (0, 1), "with RR"), (values["no_rr"], "viridis", (0, 1), "without RR"),
+              (values["rr"] - values["no_rr"], "coolwarm_r", (-1, 1), "with minus without")]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    for ax, (grid, cmap, (low, high), title) in zip(axes, panels):
+        image = ax.imshow(grid, origin="lower", cmap=cmap, vmin=low, vmax=high)
+        for (y, x), v in np.ndenumerate(grid):
+            text = "start" if (x, y) == (0, 0) else ("" if np.isnan(v) else f"{v:+.2f}" if low < 0 else f"{v:.2f}")
+            dark = cmap == "viridis" and not np.isnan(v) and v < 0.6
+            ax.text(x, y, text, ha="center", va="center", color="w" if dark else "k", fontsize=9)
+        ax.set_title(f"{title}: {np.nanmean(grid):+.2f}" if low < 0 else f"{title}: {np.nanmean(grid):.2f}")
+        ax.set_xticks(range(5))
+        ax.set_yticks(range(5))
+        ax.set_xlabel("goal x")
+        ax.set_ylabel("goal y")
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(f"Grid: episode-2 success per goal cell, every goal held out once in each of "
+                 f"{len(by_tag['rr'])} seeds (cross-validation folds)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def kept_notes(path: Path) -> str:
     """The hand-written analysis of an existing results page (from its first ``## `` heading on), so that a rerun
     rewrites the table and keeps the explanation, which must then be checked against the new numbers."""
@@ -212,17 +291,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--full", action="store_true", help="the original's sizes instead of --small (hours)")
     parser.add_argument("--extra", default="", help="more flags for every run, e.g. '--num-iters 40'")
+    parser.add_argument("--grid-extra", default="",
+                        help="more flags for the grid's runs only, after --extra (e.g. the original's learned DQN "
+                             "data: '--agent learned --meta-episodes 510')")
     parser.add_argument("--vaes-from", type=Path, default=None,
                         help="train only the agents, on the data and VAEs of this earlier --runs-root")
+    parser.add_argument("--folds", type=int, default=0,
+                        help="grid only: cross-validate, holding out each of this many folds of its 21 goals once "
+                             "per seed (one collection on every goal per seed); 0: one draw of held-out goals")
     options = parser.parse_args(argv)
+    if options.folds == 1 or options.folds < 0:
+        raise SystemExit(f"--folds must be 0 (off) or at least 2; got {options.folds}")
     extra = shlex.split(options.extra)
+    env_extra = {env: extra + (shlex.split(options.grid_extra) if env == "gridworld" else []) for env in ENVS}
     start = time.perf_counter()
     records: dict[str, dict[str, list[dict]]] = {}
     for env in options.envs:
         records[env] = {"rr": [], "no_rr": []}
         for seed in options.seeds:
             for rr in (True, False):
-                record = run_one(env, seed, rr, options.runs_root, options.full, extra, options.vaes_from)
+                record = run_seed(env, seed, rr, options.runs_root, options.full, env_extra[env], options.vaes_from,
+                                  options.folds if env in FOLDED_ENVS else 0)
                 records[env]["rr" if rr else "no_rr"].append(record)
                 print(f"{env} seed {seed} {'RR' if rr else 'no RR'}: success per episode "
                       f"{record['evaluation']['success']}", flush=True)
@@ -241,14 +330,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(markdown)
     options.out.mkdir(parents=True, exist_ok=True)
     plot(records, maps, options.out / "borel_results.png")
+    if options.folds and "gridworld" in records:
+        plot_grid_cells(records["gridworld"], options.out / "borel_results_grid_cells.png")
     summary = {
         "command": "OMP_NUM_THREADS=1 python benchmarks/borel_results.py " + shlex.join(argv or sys.argv[1:]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": platform.platform(),
         "python": platform.python_version(), "torch": torch.__version__, "seconds": time.perf_counter() - start,
         "configuration": "--small" if not options.full else "full", "extra": extra,
+        "grid_extra": shlex.split(options.grid_extra), "folds": options.folds,
         "run_seconds_total": run_seconds, "rr_clearly_better": clearly_better,
         "runs": {env: {tag: [{"seed": r["args"]["seed"], "success": r["evaluation"]["success"],
-                              "return": r["evaluation"]["return"], "seconds": r.get("seconds")} for r in runs]
+                              "return": r["evaluation"]["return"], "seconds": r.get("seconds"),
+                              "tasks": r["evaluation"]["tasks"],
+                              "per_task_success": r["evaluation"]["per_task_success"]} for r in runs]
                        for tag, runs in by_tag.items()} for env, by_tag in records.items()},
         "belief_reward_map": "borel_belief_map.json",
     }

@@ -20,6 +20,7 @@ from rlkit.data.meta_relabel import reward_relabel
 from rlkit.data.task_folders import T_ACTION, T_NEXT_OBS, MetaDataset, load_task_folders
 from rlkit.envs.meta.registry import meta_env_spec
 from rlkit.envs.meta.task_family import TaskFamily
+from rlkit.envs.meta.task_folds import goals_in, split_fold
 from rlkit.modules.belief import BeliefEncoder, GridRewardDecoder, RewardDecoder, StateDecoder
 from rlkit.objectives.elbo import BeliefELBOLoss
 from rlkit.utils.atomic import atomic_path
@@ -70,7 +71,42 @@ def load_dataset(args: Args) -> MetaDataset:
         if got != (dim,):
             raise DatasetError(f"{root / dataset.names[0]}: {key!r} has per-row shape {got}; expected ({dim},) for "
                                f"--env-type {args.env_type} (data collected for another env type?)")
-    return dataset
+    return dataset if args.held_out_fold is None else fold_training_tasks(dataset, args, family)
+
+
+def fold_split(args: Args, family: TaskFamily) -> tuple[np.ndarray, np.ndarray]:
+    """(training goals, held-out goals) of ``--held-out-fold`` of ``--folds`` (drawn from ``--data-seed``)."""
+    return split_fold(family.goals, args.held_out_fold, args.folds, args.data_seed)
+
+
+def fold_training_tasks(dataset: MetaDataset, args: Args, family: TaskFamily) -> MetaDataset:
+    """The tasks of ``dataset`` outside the held-out fold; the data must cover every goal of the family (collected
+    with --held-out-fold), else the fold would silently train on fewer tasks than it should."""
+    train_goals, held_out = fold_split(args, family)
+    tasks = dataset.tasks.double().numpy()
+    missing = train_goals[~goals_in(train_goals, tasks)]
+    if len(missing):
+        raise DatasetError(f"{data_dir(args)}: --held-out-fold {args.held_out_fold} trains on {len(train_goals)} "
+                           f"goals, but the data have none for {missing.astype(int).tolist()}; collect every goal "
+                           "(train_single_agent.py with --held-out-fold)")
+    return dataset.subset(np.nonzero(~goals_in(tasks, held_out))[0])
+
+
+def training_goals(args: Args, family: TaskFamily) -> np.ndarray:
+    """The tasks the online variant trains on: ``--num-train-tasks`` drawn from ``--data-seed``, or a fold's."""
+    if args.held_out_fold is not None:
+        return fold_split(args, family)[0]
+    return family.sample_tasks(args.num_train_tasks, np.random.default_rng(args.data_seed))
+
+
+def evaluation_tasks(args: Args, family: TaskFamily, train_tasks: torch.Tensor | np.ndarray) -> np.ndarray:
+    """The held-out fold's goals with ``--held-out-fold``, else ``--num-eval-tasks`` of :func:`held_out_tasks`."""
+    if args.held_out_fold is not None:
+        held_out = fold_split(args, family)[1]
+        if goals_in(np.asarray(train_tasks), held_out).any():
+            raise ValueError(f"--held-out-fold {args.held_out_fold}: training tasks include held-out goals")
+        return held_out
+    return held_out_tasks(family, train_tasks, args.num_eval_tasks, args.seed)
 
 
 def training_trajectories(
@@ -90,7 +126,7 @@ def held_out_tasks(family: TaskFamily, train_tasks: torch.Tensor | np.ndarray, n
     rng = np.random.default_rng(seed + 1_000_003)
     goals = getattr(family, "goals", None)
     if goals is not None:
-        unseen = goals[~(np.abs(goals[:, None] - train[None]).max(-1) < 1e-6).any(1)]
+        unseen = goals[~goals_in(goals, train)]
         if len(unseen) < n:
             raise ValueError(f"{n} held-out tasks asked, but only {len(unseen)} of the {len(goals)} goals have no "
                              "training data; lower --num-eval-tasks or --num-train-tasks")

@@ -51,6 +51,11 @@ class Args:
     """Tasks with data (original: grid 21 (16 here: the rest are held out), semi-circle 80, cheetah 100, ...)."""
     num_eval_tasks: int | None = None
     """Held-out tasks for evaluation (never among the training tasks)."""
+    held_out_fold: int | None = None
+    """Cross-validation on a finite task set (the grid): hold out fold K (0-based) of --folds. Data are collected on
+    every goal; training drops the fold's goals and evaluation runs on exactly them (--num-*-tasks are ignored)."""
+    folds: int = 4
+    """Folds of --held-out-fold, drawn from --data-seed (the grid's 21 goals: 4 folds of 5 or 6)."""
     meta_episodes: int | None = None
     """Meta-episodes collected per task."""
     workers: int = 1
@@ -218,7 +223,8 @@ def build_parser(description: str = "BOReL") -> argparse.ArgumentParser:
     docs, hints = _field_docs(Args), typing.get_type_hints(Args)
     for field in dataclasses.fields(Args):
         kind = _base_type(hints[field.name])
-        default = "env type's" if field.default is None else field.default
+        per_env = field.default is None and any(field.name in d for d in ENV_DEFAULTS.values())
+        default = "env type's" if per_env else field.default
         options: dict[str, Any] = {"dest": field.name, "help": f"{docs.get(field.name, '')} (default: {default})"}
         if kind is bool:
             options.update(type=parse_bool, nargs="?", const=True, metavar="true|false")
@@ -231,7 +237,8 @@ def build_parser(description: str = "BOReL") -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None, description: str = "BOReL") -> Args:
-    """Parse and resolve the flags into a complete :class:`Args` (no None left but the paths), validated."""
+    """Parse and resolve the flags into a complete :class:`Args` (no None left but the paths and
+    --held-out-fold), validated."""
     given = vars(build_parser(description).parse_args(argv))
     return resolve(**given)
 
@@ -284,6 +291,16 @@ def validate(args: Args) -> None:
         raise ValueError(f"--relabel-fraction must be in [0, 1]; got {args.relabel_fraction}")
     if not args.hidden_sizes or any(size < 1 for size in args.hidden_sizes):
         raise ValueError(f"--hidden-sizes must be positive ints; got {args.hidden_sizes}")
+    if args.held_out_fold is not None:
+        goals = getattr(meta_env_spec(args.env_type).family(), "goals", None)
+        if goals is None:
+            raise ValueError(f"--held-out-fold needs a finite task set (gridworld); --env-type {args.env_type} "
+                             "draws its tasks from a continuum, so every evaluation task is already unseen")
+        if not 2 <= args.folds <= len(goals):
+            raise ValueError(f"--folds must be in [2, {len(goals)}] (the goals of {args.env_type}); got {args.folds}")
+        if not 0 <= args.held_out_fold < args.folds:
+            raise ValueError(f"--held-out-fold must be in [0, {args.folds - 1}] (--folds {args.folds}); "
+                             f"got {args.held_out_fold}")
 
 
 def known_env_types() -> tuple[str, ...]:

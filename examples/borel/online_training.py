@@ -16,16 +16,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
 from common import (  # noqa: E402
     args_dict,
     build_agent,
     build_elbo,
     build_vae,
+    evaluation_tasks,
     family_of,
-    held_out_tasks,
     hyper_dim_of,
     run_dir,
+    training_goals,
     vae_settings,
 )
 from config import Args, parse_args  # noqa: E402
@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 def train(args: Args) -> dict[str, Any]:
     seed_everything(args.seed)
     family, spec = family_of(args), meta_env_spec(args.env_type)
-    train_tasks = family.sample_tasks(args.num_train_tasks, np.random.default_rng(args.data_seed))
-    eval_tasks = held_out_tasks(family, train_tasks, args.num_eval_tasks, args.seed)
+    train_tasks = training_goals(args, family)
+    eval_tasks = evaluation_tasks(args, family, train_tasks)
     settings = vae_settings(args)
     elbo = build_elbo(args, build_vae(settings))
     agent = build_agent(args, family, hyper_dim_of(settings))

@@ -24,8 +24,8 @@ from common import (  # noqa: E402
     args_dict,
     build_agent,
     check_trajectory_dims,
+    evaluation_tasks,
     family_of,
-    held_out_tasks,
     hyper_dim_of,
     load_dataset,
     load_vae,
@@ -72,7 +72,7 @@ def train(args: Args) -> dict[str, Any]:
     transitions = hyper_state_transitions(encoder, trajectories, goal_hits_as_terminals=args.goal_hits_as_terminals,
                                           states=states)
     agent = build_agent(args, family, hyper_dim_of(settings))
-    eval_tasks = held_out_tasks(family, dataset.tasks, args.num_eval_tasks, args.seed)
+    eval_tasks = evaluation_tasks(args, family, dataset.tasks)
     belief_agent = BeliefAgent(encoder, agent, family.num_actions)
 
     def evaluate() -> MetaEpisodeResults:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import data_dir  # noqa: E402
+from common import data_dir, family_of  # noqa: E402
 from config import Args, parse_args  # noqa: E402
 
 from rlkit.data.generators.meta_tasks import collect_meta_tasks  # noqa: E402
@@ -22,8 +22,10 @@ from rlkit.data.task_folders import MetaDataset  # noqa: E402
 
 
 def collect(args: Args) -> MetaDataset:
-    """Collect (overwriting) the per-task folders of ``args``."""
-    return collect_meta_tasks(args.env_type, args.num_train_tasks, out=data_dir(args), agent=args.agent,
+    """Collect (overwriting) the per-task folders of ``args``; with ``--held-out-fold``, every goal (each fold then
+    trains on the others)."""
+    num_tasks = len(family_of(args).goals) if args.held_out_fold is not None else args.num_train_tasks
+    return collect_meta_tasks(args.env_type, num_tasks, out=data_dir(args), agent=args.agent,
                               meta_episodes=args.meta_episodes, seed=args.data_seed, workers=args.workers,
                               progress=args.progress, overwrite=True)
 

@@ -361,6 +361,15 @@ class MetaDataset:
     def num_trajectories(self) -> list[int]:
         return [td.batch_size[0] // self.horizon for td in self.data]
 
+    def subset(self, indices: Sequence[int]) -> MetaDataset:
+        """The tasks at ``indices`` (in that order), sharing their rows with this dataset (e.g. the training tasks of
+        one cross-validation fold)."""
+        indices = [int(i) for i in indices]
+        if not indices or any(not 0 <= i < len(self) for i in indices) or len(set(indices)) != len(indices):
+            raise IndexError(f"MetaDataset.subset: indices {indices} must be distinct and in [0, {len(self) - 1}]")
+        return MetaDataset(self.tasks[indices], [self.data[i] for i in indices], [self.names[i] for i in indices],
+                           self.episode_length, self.episodes_per_task)
+
     @classmethod
     def from_trajectories(
         cls, trajectories: Sequence[TensorDict], names: Sequence[str], episode_length: int, episodes_per_task: int

@@ -178,3 +178,15 @@ def test_trajectories_cut_rows_into_meta_episodes_and_back(tmp_path):
         to_trajectories(flat, 7)
     rebuilt = MetaDataset.from_trajectories([dataset.trajectories(0), traj], dataset.names, EPISODE, EPISODES)
     torch.testing.assert_close(rebuilt.tasks, dataset.tasks)
+
+
+def test_subset_keeps_the_chosen_tasks_in_order_and_rejects_bad_indices(tmp_path):
+    root, _ = make_root(tmp_path, goals=(0.5, -0.25, 0.75))
+    dataset = load_task_folders(root, EPISODE, EPISODES)
+    part = dataset.subset([2, 0])
+    assert part.names == [dataset.names[2], dataset.names[0]] and len(part) == 2
+    torch.testing.assert_close(part.tasks, dataset.tasks[[2, 0]])
+    assert part.data[0] is dataset.data[2] and part.horizon == dataset.horizon
+    for bad in ([], [3], [0, 0], [-1]):
+        with pytest.raises(IndexError, match="must be distinct and in \\[0, 2\\]"):
+            dataset.subset(bad)

@@ -180,3 +180,42 @@ def test_online_training_runs_and_reports_per_episode_results(scripts, tmp_path)
     assert record["curve"][-1]["collected"] == (2 + 2 * 2) * 60  # init + 2 iterations x 2 meta-episodes of 60 steps
     assert record["curve"][-1]["vae"] == 4 and record["curve"][-1]["rl"] == 6
     assert json.loads((tmp_path / "online_results.json").read_text())["env_type"] == "gridworld"
+
+
+# ------------------------------------------------------------------------------------------- cross-validation folds
+def test_held_out_fold_collects_every_goal_trains_on_the_rest_and_evaluates_the_fold(scripts, tmp_path):
+    from rlkit.envs.meta.task_folds import split_fold
+
+    fold = ["--env-type", "gridworld", "--data-dir", str(tmp_path / "data"), "--run-dir", str(tmp_path / "run"),
+            "--data-seed", "5", "--held-out-fold", "2", "--folds", "4", *TINY]
+    collected = scripts["train_single_agent"].main(fold)
+    assert len(collected) == 21  # every goal, whatever --num-train-tasks says
+    args, helpers = scripts["config"].parse_args(fold), scripts["common"]
+    family = helpers.family_of(args)
+    train_goals, held_out = split_fold(family.goals, 2, 4, 5)
+    assert len(held_out) == 5 and len(train_goals) == 16
+    training = helpers.load_dataset(args)
+    assert {tuple(t) for t in training.tasks.tolist()} == {tuple(g) for g in train_goals.tolist()}
+    np.testing.assert_array_equal(helpers.training_goals(args, family), train_goals)  # the online variant's
+    scripts["train_vae_offline"].main(fold)
+    record = scripts["train_offline_agent"].main(fold)
+    evaluated = record["evaluation"]["tasks"]
+    assert sorted(map(tuple, evaluated)) == sorted(map(tuple, held_out.tolist()))
+    assert len(record["evaluation"]["per_task_success"]) == 5
+
+
+def test_held_out_fold_on_data_without_every_goal_names_the_missing_goals(scripts, grid_run):
+    _, common, *_ = grid_run  # 4 goals collected without --held-out-fold
+    with pytest.raises(DatasetError, match="--held-out-fold 0 trains on 15 goals, but the data have none for \\[\\["):
+        scripts["train_vae_offline"].main([*common, "--held-out-fold", "0", "--folds", "4"])
+
+
+def test_held_out_fold_flags_are_checked(scripts):
+    parse = scripts["config"].parse_args
+    assert parse([]).held_out_fold is None
+    with pytest.raises(ValueError, match="--held-out-fold needs a finite task set"):
+        parse(["--env-type", "point_robot_sparse", "--held-out-fold", "0"])
+    with pytest.raises(ValueError, match="--held-out-fold must be in \\[0, 3\\] \\(--folds 4\\); got 4"):
+        parse(["--held-out-fold", "4"])
+    with pytest.raises(ValueError, match="--folds must be in \\[2, 21\\]"):
+        parse(["--held-out-fold", "0", "--folds", "22"])
