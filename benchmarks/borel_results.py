@@ -62,7 +62,8 @@ def run_argv(env: str, seed: int, rr: bool, runs_root: Path, full: bool, extra: 
     if fold is None:
         folder, source, data, fold_flags = seed_folder, seed_source, seed_source / "data", []
     else:
-        folder, source = seed_folder / f"fold_{fold[0]}", seed_source / f"fold_{fold[0]}"
+        name = f"fold_{fold[0]}_of_{fold[1]}"  # distinct per fold count, so that cached runs never mix counts
+        folder, source = seed_folder / name, seed_source / name
         data, fold_flags = seed_source / "data_all_goals", ["--held-out-fold", str(fold[0]), "--folds", str(fold[1])]
     vae = [] if vaes_from is None else ["--vae-path", str(source / f"vae_{'rr' if rr else 'no_rr'}.pt")]
     return ["--env-type", env, "--seed", str(seed), "--data-seed", str(seed), "--data-dir", str(data),
