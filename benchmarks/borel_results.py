@@ -46,6 +46,7 @@ import train_single_agent  # noqa: E402
 import train_vae_offline  # noqa: E402
 from config import parse_args  # noqa: E402
 
+from rlkit.envs.meta.grid_navi import GRID_SIZE  # noqa: E402
 from rlkit.utils.atomic import atomic_write_text  # noqa: E402
 
 ENVS = ("point_robot_sparse", "gridworld")
@@ -233,7 +234,7 @@ def plot(records: dict, maps: dict, path: Path) -> None:
 def cell_success(runs: list[dict], episode: int) -> np.ndarray:
     """(5, 5) success in ``episode`` per goal cell of the grid, averaged over the runs that held it out (NaN where
     none did); indexed [y, x]."""
-    total, count = np.zeros((5, 5)), np.zeros((5, 5))
+    total, count = np.zeros((GRID_SIZE, GRID_SIZE)), np.zeros((GRID_SIZE, GRID_SIZE))
     for r in runs:
         for task, success in zip(r["evaluation"]["tasks"], r["evaluation"]["per_task_success"]):
             x, y = (int(round(v)) for v in task)
@@ -262,8 +263,8 @@ def plot_grid_cells(by_tag: dict[str, list[dict]], path: Path) -> None:
             dark = cmap == "viridis" and not np.isnan(v) and v < 0.6
             ax.text(x, y, text, ha="center", va="center", color="w" if dark else "k", fontsize=9)
         ax.set_title(f"{title}: {np.nanmean(grid):+.2f}" if low < 0 else f"{title}: {np.nanmean(grid):.2f}")
-        ax.set_xticks(range(5))
-        ax.set_yticks(range(5))
+        ax.set_xticks(range(GRID_SIZE))
+        ax.set_yticks(range(GRID_SIZE))
         ax.set_xlabel("goal x")
         ax.set_ylabel("goal y")
         fig.colorbar(image, ax=ax, shrink=0.8)

@@ -219,3 +219,15 @@ def test_held_out_fold_flags_are_checked(scripts):
         parse(["--held-out-fold", "4"])
     with pytest.raises(ValueError, match="--folds must be in \\[2, 21\\]"):
         parse(["--held-out-fold", "0", "--folds", "22"])
+
+
+def test_online_training_on_a_fold_evaluates_exactly_the_fold(scripts, tmp_path):
+    from rlkit.envs.meta.task_folds import split_fold
+
+    record = scripts["online_training"].main([
+        "--env-type", "gridworld", "--run-dir", str(tmp_path), *TINY, "--held-out-fold", "1", "--folds", "3",
+        "--online-iters", "1", "--online-rollouts-per-iter", "1", "--online-init-rollouts", "1",
+        "--online-vae-updates-per-iter", "1", "--online-rl-updates-per-iter", "1"])
+    _, held_out = split_fold(scripts["common"].family_of(scripts["config"].parse_args([])).goals, 1, 3, 0)
+    assert sorted(map(tuple, record["evaluation"]["tasks"])) == sorted(map(tuple, held_out.tolist()))
+    assert len(held_out) == 7
