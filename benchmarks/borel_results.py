@@ -240,8 +240,7 @@ def cell_success(runs: list[dict], episode: int) -> np.ndarray:
             x, y = (int(round(v)) for v in task)
             total[y, x] += success[episode]
             count[y, x] += 1
-    with np.errstate(invalid="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def plot_grid_cells(by_tag: dict[str, list[dict]], path: Path) -> None:

@@ -14,13 +14,7 @@ def goal_folds(goals: np.ndarray, num_folds: int, seed: int) -> list[np.ndarray]
     """``goals`` (N, D) split into ``num_folds`` disjoint folds of near-equal size (sizes differ by at most one), in
     a random order drawn from ``seed``; together the folds are ``goals``."""
     goals = np.asarray(goals)
-    if goals.ndim != 2 or len(goals) == 0:
-        raise ValueError(f"goal_folds: goals must be a non-empty (N, D) array; got shape {goals.shape}")
-    if isinstance(num_folds, bool) or not isinstance(num_folds, (int, np.integer)) or not 2 <= num_folds <= len(goals):
-        raise ValueError(f"goal_folds: num_folds must be an int in [2, {len(goals)}] (the number of goals); "
-                         f"got {num_folds!r}")
-    order = np.random.default_rng(seed).permutation(len(goals))
-    return [goals[np.sort(part)] for part in np.array_split(order, int(num_folds))]
+    return [goals[part] for part in _fold_indices(goals, num_folds, seed)]
 
 
 def split_fold(goals: np.ndarray, fold: int, num_folds: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -28,8 +22,21 @@ def split_fold(goals: np.ndarray, fold: int, num_folds: int, seed: int) -> tuple
     order."""
     if isinstance(fold, bool) or not isinstance(fold, (int, np.integer)) or not 0 <= fold < num_folds:
         raise ValueError(f"split_fold: fold must be an int in [0, {num_folds - 1}]; got {fold!r}")
-    held_out = goals_in(goals, goal_folds(goals, num_folds, seed)[fold])
-    return np.asarray(goals)[~held_out], np.asarray(goals)[held_out]
+    goals = np.asarray(goals)
+    held_out = np.zeros(len(goals), dtype=bool)
+    held_out[_fold_indices(goals, num_folds, seed)[fold]] = True
+    return goals[~held_out], goals[held_out]
+
+
+def _fold_indices(goals: np.ndarray, num_folds: int, seed: int) -> list[np.ndarray]:
+    """Each fold's row indices into ``goals``, ascending."""
+    if goals.ndim != 2 or len(goals) == 0:
+        raise ValueError(f"goal_folds: goals must be a non-empty (N, D) array; got shape {goals.shape}")
+    if isinstance(num_folds, bool) or not isinstance(num_folds, (int, np.integer)) or not 2 <= num_folds <= len(goals):
+        raise ValueError(f"goal_folds: num_folds must be an int in [2, {len(goals)}] (the number of goals); "
+                         f"got {num_folds!r}")
+    order = np.random.default_rng(seed).permutation(len(goals))
+    return [np.sort(part) for part in np.array_split(order, int(num_folds))]
 
 
 def goals_in(tasks: np.ndarray, goals: np.ndarray, atol: float = 1e-6) -> np.ndarray:
